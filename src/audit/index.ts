@@ -1,0 +1,198 @@
+// The audit log (SPEC §4): one JSON object per line, each chained to the one before by HMAC-SHA256 under a key kept off the log.
+import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync, writeSync, fstatSync, readSync } from "node:fs";
+import path from "node:path";
+
+export type Outcome = "success" | "failure" | "denied" | "error";
+export type Severity = "info" | "warning" | "error" | "critical";
+
+/** Who did it: the principal (or `anonymous`), the client address, the MCP session and the channel. */
+export interface Actor {
+  user: string | null;
+  ip: string | null;
+  session: string | null;
+  via: string | null;
+}
+
+/** What a caller of {@link AuditLog.record} gives; sequence, time and chain are added by the log. */
+export interface AuditEvent {
+  type: string;
+  outcome: Outcome;
+  severity: Severity;
+  actor: Actor;
+  target: string | null;
+  reason: string | null;
+  details: Record<string, unknown>;
+}
+
+export interface AuditRecord extends AuditEvent {
+  seq: number;
+  ts: string;
+  prev: string;
+  hash: string;
+}
+
+/** `prev` of the first record. */
+export const GENESIS = "0".repeat(64);
+/** Records written before the head checkpoint is refreshed. */
+const HEAD_EVERY = 64;
+
+/** Loads the chain key from `file`, creating a random 256-bit key (mode 0600) when the file does not exist. */
+export function loadOrCreateKey(file: string): Buffer {
+  if (!existsSync(file)) {
+    mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    writeFileSync(file, `${randomBytes(32).toString("hex")}\n`, { mode: 0o600, flag: "wx" });
+  }
+  const hex = readFileSync(file, "utf8").trim();
+  if (!/^[0-9a-f]{64}$/.test(hex)) throw new Error(`${file} does not hold a 256-bit hex key`);
+  return Buffer.from(hex, "hex");
+}
+
+/** The chain hash of a record: HMAC-SHA256 over its JSON without `hash` (which already contains `prev`). */
+export function chainHash(key: Buffer, body: string): string {
+  return createHmac("sha256", key).update(body).digest("hex");
+}
+
+/** Serializes a record's fields in their fixed order, without `hash`: the exact bytes the chain covers. */
+function body(r: Omit<AuditRecord, "hash">): string {
+  return JSON.stringify({ seq: r.seq, ts: r.ts, type: r.type, outcome: r.outcome, severity: r.severity, actor: r.actor, target: r.target, reason: r.reason, details: r.details, prev: r.prev });
+}
+
+/** Where the chain stood after the last record written: kept beside the log so truncation shows. */
+interface Head {
+  seq: number;
+  hash: string;
+}
+
+/**
+ * An append-only audit log. Writes are synchronous appends of whole lines (a crash loses nothing
+ * already recorded, and lines never interleave); the chain continues across restarts from the
+ * last line of the existing file.
+ */
+export class AuditLog {
+  private fd: number | undefined;
+  private seq = 0;
+  private prev = GENESIS;
+  private sinceHead = 0;
+  private readonly listeners: ((r: AuditRecord) => void)[] = [];
+
+  constructor(
+    readonly file: string,
+    private readonly key: Buffer,
+    private readonly now: () => Date = () => new Date(),
+  ) {
+    mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    const last = readLastLine(file);
+    if (last !== undefined) {
+      const rec = JSON.parse(last) as AuditRecord;
+      this.seq = rec.seq;
+      this.prev = rec.hash;
+    }
+    this.fd = openSync(file, "a", 0o600);
+  }
+
+  /** Appends one record and returns it. */
+  record(event: AuditEvent): AuditRecord {
+    const partial = { seq: this.seq + 1, ts: this.now().toISOString(), ...event, prev: this.prev };
+    const text = body(partial);
+    const hash = chainHash(this.key, text);
+    const record: AuditRecord = { ...partial, hash };
+    if (this.fd !== undefined) writeSync(this.fd, `${text.slice(0, -1)},"hash":"${hash}"}\n`);
+    this.seq = record.seq;
+    this.prev = hash;
+    if (++this.sinceHead >= HEAD_EVERY) this.writeHead();
+    for (const l of this.listeners) l(record);
+    return record;
+  }
+
+  /** Calls `listener` with every record written from now on (metrics, alerts, tests). */
+  subscribe(listener: (r: AuditRecord) => void): () => void {
+    this.listeners.push(listener);
+    return () => {
+      const i = this.listeners.indexOf(listener);
+      if (i !== -1) this.listeners.splice(i, 1);
+    };
+  }
+
+  close(): void {
+    if (this.fd === undefined) return;
+    this.writeHead();
+    closeSync(this.fd);
+    this.fd = undefined;
+  }
+
+  private writeHead(): void {
+    this.sinceHead = 0;
+    const head: Head = { seq: this.seq, hash: this.prev };
+    writeFileSync(headFile(this.file), `${JSON.stringify(head)}\n`, { mode: 0o600 });
+  }
+}
+
+const headFile = (file: string): string => `${file}.head`;
+
+/** The outcome of {@link verifyAuditLog}: intact, or the first record (1-based line) that breaks the chain and why. */
+export type VerifyResult = { ok: true; records: number } | { ok: false; records: number; line: number; seq: number | null; problem: string };
+
+/**
+ * Recomputes the chain of `file` under `key`. Catches an edited, deleted, inserted or reordered
+ * record anywhere, and truncation of the tail when the head checkpoint is ahead of the file.
+ */
+export function verifyAuditLog(file: string, key: Buffer): VerifyResult {
+  const text = existsSync(file) ? readFileSync(file, "utf8") : "";
+  const lines = text.split("\n");
+  if (lines.at(-1) === "") lines.pop();
+  let prev = GENESIS;
+  let expectedSeq = 1;
+  for (let i = 0; i < lines.length; i++) {
+    const fail = (problem: string, seq: number | null = null): VerifyResult => ({ ok: false, records: i, line: i + 1, seq, problem });
+    let rec: AuditRecord;
+    try {
+      rec = JSON.parse(lines[i] ?? "") as AuditRecord;
+    } catch {
+      return fail("not JSON");
+    }
+    if (typeof rec !== "object" || rec === null || typeof rec.hash !== "string") return fail("not an audit record");
+    if (rec.seq !== expectedSeq) return fail(`sequence ${String(rec.seq)} where ${expectedSeq} was expected (a record was removed, inserted or moved)`, rec.seq);
+    if (rec.prev !== prev) return fail("does not chain to the record before it", rec.seq);
+    const expected = Buffer.from(chainHash(key, body(rec)), "hex");
+    const given = Buffer.from(rec.hash, "hex");
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) return fail("hash does not match its content (the record was altered)", rec.seq);
+    prev = rec.hash;
+    expectedSeq++;
+  }
+  const count = lines.length;
+  if (existsSync(headFile(file))) {
+    try {
+      const head = JSON.parse(readFileSync(headFile(file), "utf8")) as Head;
+      if (head.seq > count) return { ok: false, records: count, line: count + 1, seq: count + 1, problem: `the log ends at record ${count} but ${head.seq} were written (truncated)` };
+    } catch {
+      return { ok: false, records: count, line: count, seq: null, problem: "the head checkpoint is unreadable" };
+    }
+  }
+  return { ok: true, records: count };
+}
+
+/** The last non-empty line of a file, read from the end (the log may be large). */
+function readLastLine(file: string): string | undefined {
+  if (!existsSync(file)) return undefined;
+  const fd = openSync(file, "r");
+  try {
+    const size = fstatSync(fd).size;
+    let pos = size;
+    let tail = "";
+    while (pos > 0) {
+      const n = Math.min(65536, pos);
+      pos -= n;
+      const buf = Buffer.alloc(n);
+      readSync(fd, buf, 0, n, pos);
+      tail = buf.toString("utf8") + tail;
+      const trimmed = tail.replace(/\n+$/, "");
+      const nl = trimmed.lastIndexOf("\n");
+      if (nl !== -1) return trimmed.slice(nl + 1);
+      if (pos === 0) return trimmed === "" ? undefined : trimmed;
+    }
+    return undefined;
+  } finally {
+    closeSync(fd);
+  }
+}

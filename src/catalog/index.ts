@@ -1,0 +1,181 @@
+// The one virtual server clients see: every upstream's tools, prompts, resources and templates, named and routed.
+import { EventEmitter } from "node:events";
+import type { Logger } from "../log/index.ts";
+import type { Upstream } from "../upstream/index.ts";
+import { exposedName } from "./names.ts";
+import { compileTemplate } from "./template.ts";
+
+export { exposedName, isValidName, MAX_NAME_LENGTH } from "./names.ts";
+
+export type ListKind = "tools" | "prompts" | "resources" | "resourceTemplates";
+type Item = Record<string, unknown>;
+
+/** Which upstream method lists a kind, the result field holding the items, and the capability that offers it. */
+const LISTS: Record<ListKind, { method: string; field: string; capability: string }> = {
+  tools: { method: "tools/list", field: "tools", capability: "tools" },
+  prompts: { method: "prompts/list", field: "prompts", capability: "prompts" },
+  resources: { method: "resources/list", field: "resources", capability: "resources" },
+  resourceTemplates: { method: "resources/templates/list", field: "resourceTemplates", capability: "resources" },
+};
+const KINDS = Object.keys(LISTS) as ListKind[];
+/** Pages read per list before the rest is ignored (a runaway cursor loop must end). */
+const MAX_PAGES = 100;
+
+/** Where a client-visible name leads. */
+export interface Route {
+  upstream: Upstream;
+  /** The name the upstream knows. */
+  name: string;
+}
+
+interface Snapshot {
+  lists: Record<ListKind, Item[]>;
+  templates: { match: (uri: string) => boolean; uriTemplate: string }[];
+}
+
+export interface CatalogEvents {
+  /** A list's content changed (an upstream said so, or came back); clients that asked are told. Never "resourceTemplates": those count as resources. */
+  changed: [kind: ListKind];
+}
+
+/**
+ * The aggregated catalog. Lists are read from upstreams when they become ready and whenever they
+ * announce a change, and answered from memory: a `tools/list` costs no upstream round trip.
+ */
+export class Catalog extends EventEmitter<CatalogEvents> {
+  private readonly snapshots = new Map<Upstream, Snapshot>();
+  private readonly routes: Record<"tools" | "prompts", Map<string, Route>> = { tools: new Map(), prompts: new Map() };
+  private readonly resourceOwners = new Map<string, Upstream>();
+  private views: Record<ListKind, Item[]> = { tools: [], prompts: [], resources: [], resourceTemplates: [] };
+
+  constructor(
+    private readonly upstreams: readonly Upstream[],
+    private readonly log: Logger,
+  ) {
+    super();
+    for (const upstream of upstreams) {
+      upstream.on("ready", () => void this.refresh(upstream, KINDS));
+      upstream.on("notification", (n) => {
+        const kind = CHANGE_NOTIFICATIONS[n.method];
+        if (kind !== undefined) void this.refresh(upstream, kind === "resources" ? ["resources", "resourceTemplates"] : [kind]);
+      });
+    }
+  }
+
+  /** The aggregated list of `kind`, as clients see it (names exposed). */
+  list(kind: ListKind): readonly Item[] {
+    return this.views[kind];
+  }
+
+  /** The upstream and original name behind an exposed tool name. */
+  resolveTool(name: string): Route | undefined {
+    return this.routes.tools.get(name);
+  }
+
+  /** The upstream and original name behind an exposed prompt name. */
+  resolvePrompt(name: string): Route | undefined {
+    return this.routes.prompts.get(name);
+  }
+
+  /**
+   * The upstream that owns a resource URI: the one that listed it, else the first (in config order)
+   * whose template matches. A URI nobody claims is not sent anywhere.
+   */
+  resolveResource(uri: string): Upstream | undefined {
+    const listed = this.resourceOwners.get(uri);
+    if (listed !== undefined) return listed;
+    for (const upstream of this.upstreams) {
+      const snap = this.snapshots.get(upstream);
+      if (snap?.templates.some((t) => t.match(uri))) return upstream;
+    }
+    return undefined;
+  }
+
+  /** The upstream that declared the resource template `uriTemplate` (completion of template arguments). */
+  resolveTemplate(uriTemplate: string): Upstream | undefined {
+    for (const upstream of this.upstreams) if (this.snapshots.get(upstream)?.templates.some((t) => t.uriTemplate === uriTemplate)) return upstream;
+    return undefined;
+  }
+
+  /** Re-reads the given lists of one upstream, then rebuilds the views and announces each changed kind. */
+  async refresh(upstream: Upstream, kinds: readonly ListKind[]): Promise<void> {
+    const snap = this.snapshots.get(upstream) ?? { lists: { tools: [], prompts: [], resources: [], resourceTemplates: [] }, templates: [] };
+    for (const kind of kinds) {
+      if (upstream.capabilities[LISTS[kind].capability] === undefined) {
+        snap.lists[kind] = [];
+        continue;
+      }
+      try {
+        snap.lists[kind] = await this.readAll(upstream, kind);
+      } catch (err) {
+        this.log.warn(`upstream ${upstream.name}: could not read ${LISTS[kind].method}: ${(err as Error).message}`);
+      }
+    }
+    snap.templates = snap.lists.resourceTemplates
+      .filter((t) => typeof t["uriTemplate"] === "string")
+      .map((t) => ({ uriTemplate: t["uriTemplate"] as string, match: compileTemplate(t["uriTemplate"] as string) }));
+    this.snapshots.set(upstream, snap);
+    const before = this.views;
+    this.rebuild();
+    // Templates are announced as resources (MCP has one list_changed for both); unchanged lists stay quiet.
+    const changed = new Set<ListKind>();
+    for (const kind of kinds) if (JSON.stringify(before[kind]) !== JSON.stringify(this.views[kind])) changed.add(kind === "resourceTemplates" ? "resources" : kind);
+    for (const kind of changed) this.emit("changed", kind);
+  }
+
+  private async readAll(upstream: Upstream, kind: ListKind): Promise<Item[]> {
+    const { method, field } = LISTS[kind];
+    const items: Item[] = [];
+    let cursor: string | undefined;
+    for (let page = 0; page < MAX_PAGES; page++) {
+      const result = await upstream.call(method, cursor === undefined ? {} : { cursor }, { timeoutMs: upstream.config.timeoutMs });
+      const got = result[field];
+      if (Array.isArray(got)) for (const item of got) if (typeof item === "object" && item !== null) items.push(item as Item);
+      const next = result["nextCursor"];
+      if (typeof next !== "string" || next === "" || next === cursor) break;
+      cursor = next;
+    }
+    return items;
+  }
+
+  private rebuild(): void {
+    const routes = { tools: new Map<string, Route>(), prompts: new Map<string, Route>() };
+    const views: Record<ListKind, Item[]> = { tools: [], prompts: [], resources: [], resourceTemplates: [] };
+    this.resourceOwners.clear();
+    for (const upstream of this.upstreams) {
+      const snap = this.snapshots.get(upstream);
+      if (snap === undefined) continue;
+      for (const kind of ["tools", "prompts"] as const) {
+        for (const item of snap.lists[kind]) {
+          const name = item["name"];
+          if (typeof name !== "string") continue;
+          const exposed = exposedName(upstream.prefix, name);
+          const taken = routes[kind].get(exposed);
+          if (taken !== undefined) {
+            this.log.error(`${kind} name ${exposed} of upstream ${upstream.name} collides with upstream ${taken.upstream.name}'s; the first in config order keeps it`);
+            continue;
+          }
+          routes[kind].set(exposed, { upstream, name });
+          views[kind].push(exposed === name ? item : { ...item, name: exposed });
+        }
+      }
+      for (const resource of snap.lists.resources) {
+        const uri = resource["uri"];
+        if (typeof uri !== "string" || this.resourceOwners.has(uri)) continue;
+        this.resourceOwners.set(uri, upstream);
+        views.resources.push(resource);
+      }
+      views.resourceTemplates.push(...snap.lists.resourceTemplates);
+    }
+    this.routes.tools = routes.tools;
+    this.routes.prompts = routes.prompts;
+    this.views = views;
+  }
+}
+
+/** Upstream notifications that mean a list must be read again. */
+const CHANGE_NOTIFICATIONS: Record<string, ListKind> = {
+  "notifications/tools/list_changed": "tools",
+  "notifications/prompts/list_changed": "prompts",
+  "notifications/resources/list_changed": "resources",
+};

@@ -1,0 +1,273 @@
+// The forward stage: route each method to the upstream that owns its target, relay everything that happens during the call, and bridge the eras.
+import type { Catalog, ListKind } from "../catalog/index.ts";
+import { Refusal } from "../errors/index.ts";
+import type { Params, RpcNotification } from "../jsonrpc/index.ts";
+import type { Exchange, Forward } from "../pipeline/index.ts";
+import { isLogLevel, logPasses, type Era } from "../protocol/versions.ts";
+import type { Hub, Listener } from "../protocol/hub.ts";
+import { CallCancelled, type CallerMeta, type ServerRequest, type Upstream } from "../upstream/index.ts";
+import { Continuations, type ParkedCall } from "./continuations.ts";
+
+export { Continuations } from "./continuations.ts";
+
+/** A method answered by the gateway or relayed; receives the exchange once every check passed. */
+export type Handler = (exchange: Exchange) => Promise<Record<string, unknown>>;
+
+/** Which eras a method exists in; a call from the other era is `method not found`. */
+export interface MethodSpec {
+  handler: Handler;
+  eras: readonly Era[];
+}
+
+export interface ForwardDeps {
+  catalog: Catalog;
+  hub: Hub;
+  continuations: Continuations;
+  /** Listener of a session-era session (its GET stream), for resource subscriptions. */
+  sessionListener: (exchange: Exchange) => Listener | undefined;
+  /** Methods the protocol layer answers itself (initialize, server/discover, subscriptions/listen). */
+  lifecycle: Record<string, MethodSpec>;
+}
+
+/** Most input-required rounds a session-era client is walked through for one request. */
+const MAX_INPUT_ROUNDS = 16;
+const BOTH: readonly Era[] = ["modern", "legacy"];
+const LEGACY: readonly Era[] = ["legacy"];
+
+/** Every method the gateway serves, by name (the guard stage checks the era, forward runs the handler). */
+export type MethodTable = Record<string, MethodSpec>;
+
+export function createMethodTable(deps: ForwardDeps): MethodTable {
+  const { catalog } = deps;
+  const list = (kind: ListKind, field: string): MethodSpec => ({ eras: BOTH, handler: () => Promise.resolve({ [field]: catalog.list(kind) }) });
+  return {
+    ...deps.lifecycle,
+    "tools/list": list("tools", "tools"),
+    "prompts/list": list("prompts", "prompts"),
+    "resources/list": list("resources", "resources"),
+    "resources/templates/list": list("resourceTemplates", "resourceTemplates"),
+    "tools/call": {
+      eras: BOTH,
+      handler: (ex) => {
+        const name = stringParam(ex, "name");
+        const route = catalog.resolveTool(name);
+        if (route === undefined) throw new Refusal("unknown_name", { message: `Unknown tool: ${clip(name)}`, reason: "no such tool" });
+        return relay(deps, ex, route.upstream, "tools/call", { ...ex.message.params, name: route.name });
+      },
+    },
+    "prompts/get": {
+      eras: BOTH,
+      handler: (ex) => {
+        const name = stringParam(ex, "name");
+        const route = catalog.resolvePrompt(name);
+        if (route === undefined) throw new Refusal("unknown_name", { message: `Unknown prompt: ${clip(name)}`, reason: "no such prompt" });
+        return relay(deps, ex, route.upstream, "prompts/get", { ...ex.message.params, name: route.name });
+      },
+    },
+    "resources/read": {
+      eras: BOTH,
+      handler: (ex) => {
+        const uri = stringParam(ex, "uri");
+        return relay(deps, ex, resourceOwner(catalog, ex, uri), "resources/read", ex.message.params);
+      },
+    },
+    "resources/subscribe": {
+      eras: LEGACY,
+      handler: (ex) => {
+        const uri = stringParam(ex, "uri");
+        const owner = resourceOwner(catalog, ex, uri);
+        const listener = deps.sessionListener(ex);
+        if (listener !== undefined) deps.hub.subscribe(listener, uri, owner);
+        return Promise.resolve({});
+      },
+    },
+    "resources/unsubscribe": {
+      eras: LEGACY,
+      handler: (ex) => {
+        const uri = stringParam(ex, "uri");
+        const listener = deps.sessionListener(ex);
+        if (listener !== undefined) deps.hub.unsubscribe(listener, uri);
+        return Promise.resolve({});
+      },
+    },
+    "completion/complete": {
+      eras: BOTH,
+      handler: (ex) => {
+        const ref = ex.message.params?.["ref"] as Record<string, unknown> | undefined;
+        if (ref?.["type"] === "ref/prompt" && typeof ref["name"] === "string") {
+          ex.target = ref["name"];
+          const route = catalog.resolvePrompt(ref["name"]);
+          if (route === undefined) throw new Refusal("unknown_name", { message: `Unknown prompt: ${clip(ref["name"])}`, reason: "no such prompt" });
+          return relay(deps, ex, route.upstream, "completion/complete", { ...ex.message.params, ref: { ...ref, name: route.name } });
+        }
+        if (ref?.["type"] === "ref/resource" && typeof ref["uri"] === "string") {
+          ex.target = ref["uri"];
+          const owner = catalog.resolveTemplate(ref["uri"]) ?? catalog.resolveResource(ref["uri"]);
+          if (owner === undefined) throw notFound(ex, ref["uri"]);
+          return relay(deps, ex, owner, "completion/complete", ex.message.params);
+        }
+        throw new Refusal("invalid_params", { message: "Invalid params: ref must be ref/prompt or ref/resource", reason: "bad completion ref" });
+      },
+    },
+    ping: { eras: LEGACY, handler: () => Promise.resolve({}) },
+    "logging/setLevel": {
+      eras: LEGACY,
+      handler: (ex) => {
+        const level = ex.message.params?.["level"];
+        if (!isLogLevel(level)) throw new Refusal("invalid_params", { message: "Invalid params: unknown log level", reason: "bad log level" });
+        if (ex.caller.session !== undefined) ex.caller.session.logLevel = level;
+        return Promise.resolve({});
+      },
+    },
+  };
+}
+
+/** The forward stage: looks the method up and runs it; notifications are taken here too. */
+export function createForward(table: MethodTable): Forward {
+  return async (ex) => {
+    const message = ex.message;
+    if (!("id" in message)) {
+      onClientNotification(ex);
+      return undefined;
+    }
+    // The guard stage already refused methods missing from this era; this lookup cannot fail after it.
+    const spec = table[message.method];
+    if (spec === undefined) throw new Refusal("method_not_found", { reason: `no method ${clip(message.method)}` });
+    return spec.handler(ex);
+  };
+}
+
+/** Client notifications: cancellation stops the matching call; the rest concern only this hop. */
+function onClientNotification(ex: Exchange): void {
+  if (ex.message.method !== "notifications/cancelled") return;
+  const id = ex.message.params?.["requestId"];
+  if ((typeof id === "string" || typeof id === "number") && ex.caller.session !== undefined) ex.caller.session.inflight.get(id)?.abort();
+}
+
+function stringParam(ex: Exchange, key: string): string {
+  const v = ex.message.params?.[key];
+  if (typeof v !== "string") throw new Refusal("invalid_params", { message: `Invalid params: ${key} must be a string`, reason: `${key} missing` });
+  ex.target = v;
+  return v;
+}
+
+const clip = (s: string): string => (s.length > 128 ? `${s.slice(0, 128)}…` : s);
+
+/** A resource nobody owns: the answer an upstream gives for an absent one, in the client's era. */
+function notFound(ex: Exchange, uri: string): Refusal {
+  return new Refusal("resource_not_found", { message: `Resource not found: ${clip(uri)}`, reason: "no upstream owns this URI", rpc: ex.caller.era === "legacy" ? -32002 : -32602 });
+}
+
+function resourceOwner(catalog: Catalog, ex: Exchange, uri: string): Upstream {
+  const owner = catalog.resolveResource(uri);
+  if (owner === undefined) throw notFound(ex, uri);
+  return owner;
+}
+
+/** Server→client methods and the client capability each needs. */
+const NEEDS_CAPABILITY: Record<string, string> = { "sampling/createMessage": "sampling", "elicitation/create": "elicitation", "roots/list": "roots" };
+
+/** Asks the client (session era, on its request's stream) what an upstream wants to know. */
+function askClient(ex: Exchange, request: ServerRequest): Promise<Record<string, unknown>> {
+  const capability = NEEDS_CAPABILITY[request.method];
+  if (capability === undefined || ex.caller.capabilities[capability] === undefined)
+    return Promise.reject(new Refusal("capability_missing", { message: `Client does not support ${request.method}`, reason: `client lacks ${capability ?? request.method}` }));
+  const ask = ex.channel.request;
+  if (ask === undefined) return Promise.reject(new Refusal("capability_missing", { message: `Client cannot receive ${request.method} on this request`, reason: "no stream for a server request" }));
+  return ask(request.method, request.params);
+}
+
+/** Passes progress and (per the client's log level) log messages of this call back to its client. */
+function relayNotification(ex: Exchange, n: RpcNotification): void {
+  if (n.method === "notifications/message") {
+    const level = ex.caller.logLevel;
+    // 2026-07-28: no level in the request means no log messages; session era: no setLevel means all.
+    if (level === undefined ? ex.caller.era === "modern" : !logPasses(n.params?.["level"], level)) return;
+  }
+  ex.channel.notify(n);
+}
+
+function callerMeta(ex: Exchange): CallerMeta {
+  return { capabilities: ex.caller.capabilities, clientInfo: ex.caller.clientInfo, logLevel: ex.caller.logLevel };
+}
+
+const isInputRequired = (r: Record<string, unknown>): boolean => r["resultType"] === "input_required";
+
+/** Removes the round-trip fields a 2026-07-28 client adds when it re-issues a request. */
+function withoutRetryFields(params: Params | undefined): Params {
+  const { inputResponses: _r, requestState: _s, ...rest } = params ?? {};
+  return rest;
+}
+
+/**
+ * Relays one call to `upstream`, bridging the eras for everything the upstream may ask:
+ *   session-era client ← session-era upstream: server→client requests pass through on the stream;
+ *   session-era client ← 2026-07-28 upstream: input-required results are asked as server→client requests, then re-issued;
+ *   2026-07-28 client ← 2026-07-28 upstream: input-required results pass through with the state sealed and bound to the caller;
+ *   2026-07-28 client ← session-era upstream: the call is parked and its questions returned as input-required results.
+ */
+async function relay(deps: ForwardDeps, ex: Exchange, upstream: Upstream, method: string, params: Params | undefined): Promise<Record<string, unknown>> {
+  ex.upstream = upstream.name;
+  const target = ex.target ?? "";
+  const principal = ex.principal?.id ?? "anonymous";
+  const hooks = {
+    signal: ex.channel.signal,
+    timeoutMs: upstream.config.timeoutMs,
+    onNotification: (n: RpcNotification) => relayNotification(ex, n),
+    onRequest: (r: ServerRequest) => askClient(ex, r),
+  };
+  if (ex.caller.era === "legacy") {
+    let outgoing = params;
+    for (let round = 0; ; round++) {
+      const result = await upstream.call(method, outgoing, hooks, callerMeta(ex));
+      if (!isInputRequired(result)) return result;
+      if (round >= MAX_INPUT_ROUNDS) throw new Refusal("upstream_unavailable", { reason: "too many input-required rounds", data: { reason: "upstream_unavailable" } });
+      const requests = (result["inputRequests"] ?? {}) as Record<string, ServerRequest>;
+      const responses: Record<string, unknown> = {};
+      for (const [key, request] of Object.entries(requests)) responses[key] = await askClient(ex, request);
+      outgoing = { ...withoutRetryFields(params), inputResponses: responses, ...(typeof result["requestState"] === "string" ? { requestState: result["requestState"] } : {}) };
+    }
+  }
+
+  const retry = params?.["requestState"];
+  if (retry !== undefined) {
+    const state = deps.continuations.open(retry, principal, method, target);
+    if ("parked" in state) return resumeParked(deps, ex, state.parked, params?.["inputResponses"], principal, method, target);
+    if (state.pass.u !== upstream.name) throw new Refusal("input_state_invalid", { reason: "requestState was issued for another upstream" });
+    params = { ...withoutRetryFields(params), ...(params?.["inputResponses"] === undefined ? {} : { inputResponses: params["inputResponses"] }), ...(state.pass.s === undefined ? {} : { requestState: state.pass.s }) };
+  }
+
+  if (upstream.era === "modern") {
+    const result = await upstream.call(method, params, { ...hooks, onRequest: undefined }, callerMeta(ex));
+    if (!isInputRequired(result)) return result;
+    const upstreamState = typeof result["requestState"] === "string" ? result["requestState"] : undefined;
+    return { ...result, requestState: deps.continuations.seal({ k: "pass", u: upstream.name, s: upstreamState, p: principal, m: method, t: target }) };
+  }
+
+  // A session-era upstream asks mid-call; the 2026-07-28 client can only answer by coming back.
+  const parked = deps.continuations.park();
+  parked.run(upstream.call(method, params, { ...hooks, signal: parked.abort.signal, onRequest: (r) => askParked(ex, parked, r) }, callerMeta(ex)));
+  return answerParked(deps, ex, parked, principal, method, target);
+}
+
+function askParked(ex: Exchange, parked: ParkedCall, request: ServerRequest): Promise<Record<string, unknown>> {
+  const capability = NEEDS_CAPABILITY[request.method];
+  if (capability === undefined || ex.caller.capabilities[capability] === undefined)
+    return Promise.reject(new Refusal("capability_missing", { message: `Client does not support ${request.method}`, reason: `client lacks ${capability ?? request.method}` }));
+  return parked.ask(request);
+}
+
+function resumeParked(deps: ForwardDeps, ex: Exchange, parked: ParkedCall, responses: unknown, principal: string, method: string, target: string): Promise<Record<string, unknown>> {
+  if (typeof responses === "object" && responses !== null) parked.answer(responses as Record<string, unknown>);
+  return answerParked(deps, ex, parked, principal, method, target);
+}
+
+async function answerParked(deps: ForwardDeps, ex: Exchange, parked: ParkedCall, principal: string, method: string, target: string): Promise<Record<string, unknown>> {
+  const outcome = await parked.next(ex.channel.signal);
+  if (outcome.kind === "input") {
+    return { resultType: "input_required", inputRequests: outcome.requests, requestState: deps.continuations.seal({ k: "parked", id: parked.id, p: principal, m: method, t: target }) };
+  }
+  deps.continuations.release(parked);
+  if (outcome.kind === "error") throw outcome.error instanceof Error ? outcome.error : new CallCancelled();
+  return outcome.result;
+}

@@ -1,0 +1,68 @@
+// The HTTP server: the edge checks every route shares (Host, Origin), then /mcp, /healthz and /readyz.
+import http, { type IncomingMessage, type ServerResponse } from "node:http";
+import type { AuditStage } from "../audit/stage.ts";
+import type { Refusal } from "../errors/index.ts";
+import { errorResponse } from "../jsonrpc/index.ts";
+import { checkHost, checkOrigin } from "../guard/index.ts";
+import { sendJson } from "../protocol/stream.ts";
+
+export interface HttpDeps {
+  allowedOrigins: readonly string[];
+  /** Host header values accepted (lower case), or undefined for any. */
+  allowedHosts: () => readonly string[] | undefined;
+  mcp: (req: IncomingMessage, res: ServerResponse, ip: string) => Promise<void>;
+  /** Readiness: each dependency and whether it is up. */
+  readiness: () => { ready: boolean; checks: Record<string, unknown> };
+  audit: AuditStage;
+}
+
+/** Headers every answer carries: nothing here is meant to be framed, sniffed or cached by a browser. */
+const SECURITY_HEADERS: Record<string, string> = {
+  "x-content-type-options": "nosniff",
+  "x-frame-options": "DENY",
+  "cache-control": "no-store",
+  "referrer-policy": "no-referrer",
+};
+
+export function createHttpServer(deps: HttpDeps): http.Server {
+  const allowedOrigins = deps.allowedOrigins.map((o) => o.toLowerCase());
+  const server = http.createServer({ requestTimeout: 30_000, headersTimeout: 20_000, maxHeaderSize: 16 * 1024 }, (req, res) => {
+    const ip = req.socket.remoteAddress ?? "unknown";
+    for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.setHeader(k, v);
+    try {
+      checkHost(req.headers, deps.allowedHosts());
+      checkOrigin(req.headers, allowedOrigins);
+    } catch (err) {
+      const refusal = err as Refusal;
+      deps.audit.refusedAtEdge(refusal, { user: null, ip, session: null, via: "http" }, null);
+      sendJson(res, refusal.http, errorResponse(null, refusal.toRpcError()));
+      req.resume();
+      return;
+    }
+    const path = pathOf(req.url);
+    if (path === "/mcp") {
+      void deps.mcp(req, res, ip);
+      return;
+    }
+    req.resume();
+    if (req.method !== "GET" && req.method !== "HEAD") return sendJson(res, 405, { error: "method not allowed" }, { allow: "GET" });
+    if (path === "/healthz") return sendJson(res, 200, { status: "ok" });
+    if (path === "/readyz") {
+      const r = deps.readiness();
+      return sendJson(res, r.ready ? 200 : 503, { status: r.ready ? "ready" : "not ready", checks: r.checks });
+    }
+    sendJson(res, 404, { error: "not found" });
+  });
+  // A client that sends a malformed request line or headers gets a plain 400 and the connection closes.
+  server.on("clientError", (_err, socket) => {
+    if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n");
+    else socket.destroy();
+  });
+  return server;
+}
+
+function pathOf(url: string | undefined): string {
+  if (url === undefined) return "/";
+  const q = url.indexOf("?");
+  return q === -1 ? url : url.slice(0, q);
+}

@@ -1,0 +1,47 @@
+// The path every client message takes, in order: network guard → authenticate → rate-limit → authorize → validate → forward → audit.
+import type { AuditStage } from "../audit/stage.ts";
+import type { Exchange, Stage } from "./exchange.ts";
+
+export type { Caller, Channel, Exchange, Principal, Stage } from "./exchange.ts";
+
+/**
+ * The checks that run before forward, in this order. A stage that is not built yet is absent,
+ * never a pass-through pretending to check: rate-limit, authorize and validate are the seams
+ * later work fills (see docs/architecture.md).
+ */
+export interface Checks {
+  /** src/guard: the message-level part of the network guard (shape, era rules); the HTTP part ran at the edge. */
+  guard: Stage;
+  /** src/authn: who is calling, and whether the session is theirs. */
+  authenticate: Stage;
+  /** src/ratelimit. */
+  rateLimit?: Stage;
+  /** src/authz. */
+  authorize?: Stage;
+  /** src/validate. */
+  validate?: Stage;
+}
+
+/** Runs forward once every check passed; answers the message (undefined for a notification). */
+export type Forward = (exchange: Exchange) => Promise<Record<string, unknown> | undefined>;
+
+/** Handles one exchange end to end; throws what the first failing stage threw, after auditing it. */
+export type Pipeline = (exchange: Exchange) => Promise<Record<string, unknown> | undefined>;
+
+export function createPipeline(checks: Checks, forward: Forward, audit: AuditStage): Pipeline {
+  const ordered: Stage[] = [checks.guard, checks.authenticate, checks.rateLimit, checks.authorize, checks.validate].filter((s): s is Stage => s !== undefined);
+  return async (exchange) => {
+    try {
+      for (const stage of ordered) {
+        const pending = stage(exchange);
+        if (pending !== undefined) await pending;
+      }
+      const result = await forward(exchange);
+      audit.completed(exchange, result);
+      return result;
+    } catch (err) {
+      audit.failed(exchange, err);
+      throw err;
+    }
+  };
+}
