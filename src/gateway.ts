@@ -74,7 +74,11 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
     lifecycle: lifecycleMethods({ catalog, hub, instructions: config.server.instructions }),
   });
   const pipeline = createPipeline({ guard: guardStage(methods), authenticate: authenticateStage(identifyAnonymous) }, createForward(methods), audit);
-  const mcp = createMcpEndpoint({ limits, pipeline, identify: identifyAnonymous, sessions, hub, audit, log });
+  const mirrorsOf = (tool: string) => {
+    const route = catalog.resolveTool(tool);
+    return route === undefined ? [] : route.upstream.mirrorsOf(route.name);
+  };
+  const mcp = createMcpEndpoint({ limits, pipeline, identify: identifyAnonymous, sessions, hub, audit, log, mirrorsOf });
 
   const port = options.port ?? config.server.port;
   // On a loopback bind the Host header must name this machine (DNS rebinding); the port is known only after listen when 0 was asked for.

@@ -28,7 +28,7 @@ export const REFUSALS = {
   resource_not_found: { http: 200, rpc: -32602, message: "Resource not found", audit: "rpc.refused" },
   invalid_params: { http: 200, rpc: -32602, message: "Invalid params", audit: "rpc.refused" },
   input_state_invalid: { http: 200, rpc: -32602, message: "Invalid params: requestState is unknown, expired or not yours", audit: "rpc.refused" },
-  capability_missing: { http: 200, rpc: -32021, message: "Missing required client capability", audit: "rpc.refused" },
+  capability_missing: { http: 400, rpc: -32021, message: "Missing required client capability", audit: "rpc.refused" },
   forbidden: { http: 200, rpc: -32011, message: "Forbidden by policy", audit: "authz.denied" },
   upstream_unavailable: { http: 200, rpc: -32010, message: "Upstream unavailable", audit: "upstream.unavailable" },
   server_busy: { http: 503, rpc: -32000, message: "Service Unavailable: too many sessions", audit: "network.refused" },

@@ -58,6 +58,13 @@ export class ParkedCall {
     });
   }
 
+  /** Ends the call for the client with `error` (e.g. a capability it lacks) and stops the upstream call. */
+  fail(error: Error): void {
+    if (this.outcome !== undefined) return;
+    this.settle({ kind: "error", error });
+    this.abort.abort();
+  }
+
   /** Answers the questions the client answered (by key); unknown keys are ignored. */
   answer(responses: Record<string, unknown>): void {
     for (const [key, value] of Object.entries(responses)) {

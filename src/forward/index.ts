@@ -169,9 +169,8 @@ const NEEDS_CAPABILITY: Record<string, string> = { "sampling/createMessage": "sa
 
 /** Asks the client (session era, on its request's stream) what an upstream wants to know. */
 function askClient(ex: Exchange, request: ServerRequest): Promise<Record<string, unknown>> {
-  const capability = NEEDS_CAPABILITY[request.method];
-  if (capability === undefined || ex.caller.capabilities[capability] === undefined)
-    return Promise.reject(new Refusal("capability_missing", { message: `Client does not support ${request.method}`, reason: `client lacks ${capability ?? request.method}` }));
+  const refusal = missingCapability(ex, request);
+  if (refusal !== undefined) return Promise.reject(refusal);
   const ask = ex.channel.request;
   if (ask === undefined) return Promise.reject(new Refusal("capability_missing", { message: `Client cannot receive ${request.method} on this request`, reason: "no stream for a server request" }));
   return ask(request.method, request.params);
@@ -250,11 +249,26 @@ async function relay(deps: ForwardDeps, ex: Exchange, upstream: Upstream, method
   return answerParked(deps, ex, parked, principal, method, target);
 }
 
+/**
+ * A 2026-07-28 client that lacks what a session-era upstream asks for gets the 2026-07-28 answer to
+ * that: the whole request fails with -32021 naming the capability, and the upstream call is stopped.
+ */
 function askParked(ex: Exchange, parked: ParkedCall, request: ServerRequest): Promise<Record<string, unknown>> {
+  const refusal = missingCapability(ex, request);
+  if (refusal === undefined) return parked.ask(request);
+  parked.fail(refusal);
+  return Promise.reject(refusal);
+}
+
+/** The refusal for a server→client request the caller's declared capabilities do not cover, if it is one. */
+function missingCapability(ex: Exchange, request: ServerRequest): Refusal | undefined {
   const capability = NEEDS_CAPABILITY[request.method];
-  if (capability === undefined || ex.caller.capabilities[capability] === undefined)
-    return Promise.reject(new Refusal("capability_missing", { message: `Client does not support ${request.method}`, reason: `client lacks ${capability ?? request.method}` }));
-  return parked.ask(request);
+  if (capability !== undefined && ex.caller.capabilities[capability] !== undefined) return undefined;
+  return new Refusal("capability_missing", {
+    message: `Client does not support ${request.method}`,
+    reason: `client lacks ${capability ?? request.method}`,
+    data: { requiredCapabilities: { [capability ?? request.method]: {} } },
+  });
 }
 
 function resumeParked(deps: ForwardDeps, ex: Exchange, parked: ParkedCall, responses: unknown, principal: string, method: string, target: string): Promise<Record<string, unknown>> {

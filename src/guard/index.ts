@@ -21,11 +21,22 @@ export function loopbackHosts(port: number): string[] {
 /**
  * Refuses a browser page of another origin (DNS rebinding, cross-site requests) with 403. A request
  * without Origin is not from a browser page and passes; `null` (sandboxed frames, file:) never does.
+ * A same-origin page passes only when `hostChecked`: the Host it names was itself checked against
+ * an allow-list, else a rebound name would be "same-origin" with itself.
  */
-export function checkOrigin(headers: IncomingHttpHeaders, allowed: readonly string[]): void {
-  const origin = headers.origin;
-  if (origin === undefined) return;
-  if (!allowed.includes(origin.toLowerCase())) throw new Refusal("origin_forbidden", { reason: `Origin ${origin.slice(0, 100)} is not allowed` });
+export function checkOrigin(headers: IncomingHttpHeaders, allowed: readonly string[], hostChecked: boolean): void {
+  const origin = headers.origin?.toLowerCase();
+  if (origin === undefined || allowed.includes(origin)) return;
+  if (hostChecked && headers.host !== undefined && sameHost(origin, headers.host.toLowerCase())) return;
+  throw new Refusal("origin_forbidden", { reason: `Origin ${origin.slice(0, 100)} is not allowed` });
+}
+
+function sameHost(origin: string, host: string): boolean {
+  try {
+    return new URL(origin).host === host;
+  } catch {
+    return false;
+  }
 }
 
 /** Refuses a Host header outside `allowed` (403): a rebound DNS name pointing at a loopback gateway. */

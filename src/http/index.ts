@@ -30,8 +30,9 @@ export function createHttpServer(deps: HttpDeps): http.Server {
     const ip = req.socket.remoteAddress ?? "unknown";
     for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.setHeader(k, v);
     try {
-      checkHost(req.headers, deps.allowedHosts());
-      checkOrigin(req.headers, allowedOrigins);
+      const hosts = deps.allowedHosts();
+      checkHost(req.headers, hosts);
+      checkOrigin(req.headers, allowedOrigins, hosts !== undefined);
     } catch (err) {
       const refusal = err as Refusal;
       deps.audit.refusedAtEdge(refusal, { user: null, ip, session: null, via: "http" }, null);

@@ -13,6 +13,7 @@ import type { Session, SessionStore } from "../session/index.ts";
 import { CallCancelled, UpstreamRpcError } from "../upstream/index.ts";
 import { assertHeadersMatchBody, decodeHeaderValue } from "./headers.ts";
 import type { Hub, Listener } from "./hub.ts";
+import { assertParamHeaders, type Mirror } from "./param-headers.ts";
 import { negotiateLegacyVersion } from "./lifecycle.ts";
 import { openSse, Reply, sendJson } from "./stream.ts";
 import {
@@ -36,6 +37,8 @@ export interface EndpointDeps {
   hub: Hub;
   audit: AuditStage;
   log: Logger;
+  /** The `Mcp-Param-*` mirrors of a tool by the name clients use (2026-07-28 header checks). */
+  mirrorsOf: (exposedTool: string) => readonly Mirror[];
 }
 
 /** 2026-07-28 results that must say how long they may be cached (CacheableResult). */
@@ -57,8 +60,9 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "obj
  */
 function eraOf(headers: IncomingHttpHeaders, first: RpcMessage | undefined): Era {
   if (header(headers, "mcp-session-id") !== undefined) return "legacy";
-  if (first !== undefined && "method" in first && first.method === "initialize") return "legacy";
   const version = header(headers, "mcp-protocol-version");
+  if (version === MODERN_VERSION) return "modern";
+  if (first !== undefined && "method" in first && first.method === "initialize") return "legacy";
   if (version !== undefined) return (LEGACY_VERSIONS as readonly string[]).includes(version) ? "legacy" : "modern";
   const meta = first !== undefined && "method" in first ? first.params?.["_meta"] : undefined;
   return isObject(meta) && meta[META_PROTOCOL_VERSION] !== undefined ? "modern" : "legacy";
@@ -69,6 +73,9 @@ function statusFor(refusal: Refusal, era: Era): number {
   if (era === "legacy" && (refusal.code === "method_not_found" || refusal.code === "capability_missing")) return 200;
   return refusal.http;
 }
+
+/** 2026-07-28 gives some JSON-RPC errors their own HTTP status, whoever raised them (the gateway or an upstream). */
+const MODERN_ERROR_STATUS: Record<number, number> = { [-32601]: 404, [-32020]: 400, [-32021]: 400, [-32022]: 400 };
 
 export function createMcpEndpoint(deps: EndpointDeps): (req: IncomingMessage, res: ServerResponse, ip: string) => Promise<void> {
   const { limits, pipeline, sessions, hub, audit, log } = deps;
@@ -82,7 +89,7 @@ export function createMcpEndpoint(deps: EndpointDeps): (req: IncomingMessage, re
   };
 
   /** Answers a refusal that happened before (or outside) the pipeline, and audits it. */
-  const refuseAtEdge = (res: ServerResponse, ip: string, headers: IncomingHttpHeaders, refusal: Refusal, id: Id | null = null): void => {
+  const refuseAtEdge = (res: ServerResponse, ip: string, headers: IncomingHttpHeaders, refusal: Refusal, id: Id | null): void => {
     audit.refusedAtEdge(refusal, edgeActor(ip, headers), null);
     sendJson(res, refusal.http, errorResponse(id, refusal.toRpcError()), refusal.code === "method_not_allowed" ? { allow: "POST, GET, DELETE" } : {});
   };
@@ -90,7 +97,7 @@ export function createMcpEndpoint(deps: EndpointDeps): (req: IncomingMessage, re
   /** Writes the answer for an exchange that failed in the pipeline (already audited there). */
   const answerError = (reply: Reply, id: Id, err: unknown, era: Era): void => {
     if (err instanceof Refusal) return reply.finish(errorResponse(id, err.toRpcError()), statusFor(err, era));
-    if (err instanceof UpstreamRpcError) return reply.finish(errorResponse(id, err.error));
+    if (err instanceof UpstreamRpcError) return reply.finish(errorResponse(id, err.error), era === "modern" ? (MODERN_ERROR_STATUS[err.error.code] ?? 200) : 200);
     if (err instanceof CallCancelled) return reply.finish(errorResponse(id, { code: -32800, message: "Request cancelled" }));
     log.error(`internal error answering a request: ${(err as Error).stack ?? String(err)}`);
     reply.finish(errorResponse(id, { code: -32603, message: "Internal error" }), 500);
@@ -127,11 +134,17 @@ export function createMcpEndpoint(deps: EndpointDeps): (req: IncomingMessage, re
     if (!("method" in message)) throw new Refusal("invalid_message", { reason: "a response, but 2026-07-28 servers send no requests" });
     const meta = isObject(message.params?.["_meta"]) ? (message.params["_meta"] as Record<string, unknown>) : {};
     if ("id" in message) {
+      // Order matters to clients: a malformed _meta (-32602), then header vs body (-32020), then the version itself (-32022).
       const version = meta[META_PROTOCOL_VERSION];
-      if (typeof version !== "string") throw new Refusal("header_mismatch", { reason: "_meta carries no protocolVersion" });
+      if (typeof version !== "string" || !isObject(meta[META_CLIENT_CAPABILITIES]))
+        throw new Refusal("invalid_params", { http: 400, message: "Invalid params: _meta must carry protocolVersion and clientCapabilities", reason: "request _meta incomplete" });
+      const headerVersion = header(req.headers, "mcp-protocol-version");
+      if (headerVersion !== undefined && headerVersion !== version) throw new Refusal("header_mismatch", { reason: "MCP-Protocol-Version header differs from _meta" });
       if (version !== MODERN_VERSION)
         throw new Refusal("unsupported_protocol_version", { message: `Unsupported protocol version: ${version.slice(0, 40)}`, data: { supported: SUPPORTED_VERSIONS, requested: version.slice(0, 40) }, reason: `version ${version.slice(0, 40)}` });
       assertHeadersMatchBody(req.headers, message, version);
+      if (message.method === "tools/call" && typeof message.params?.["name"] === "string")
+        assertParamHeaders(req.headers, deps.mirrorsOf(message.params["name"]), message.params["arguments"] as Record<string, unknown> | undefined);
     } else {
       const method = header(req.headers, "mcp-method");
       if (method !== undefined && decodeHeaderValue(method) !== message.method) throw new Refusal("header_mismatch", { reason: "Mcp-Method differs from the body" });
@@ -308,12 +321,15 @@ export function createMcpEndpoint(deps: EndpointDeps): (req: IncomingMessage, re
   }
 
   return async (req, res, ip) => {
+    // Refusals echo the request's id once it could be read (null before that, and for batches).
+    let id: Id | null = null;
     try {
       if (req.method === "POST") {
         checkContentType(req.headers);
         const accept = acceptance(req.headers);
         const parsed = parseMessages(await readBody(req, limits.maxBodyBytes), limits.maxJsonDepth);
         const messages = "single" in parsed ? [parsed.single] : parsed.batch;
+        if ("single" in parsed && "id" in parsed.single && parsed.single.id !== null) id = parsed.single.id;
         const era = eraOf(req.headers, messages[0]);
         if (era === "modern") {
           if ("batch" in parsed) throw new Refusal("batch_refused", { reason: "batch in 2026-07-28" });
@@ -325,7 +341,7 @@ export function createMcpEndpoint(deps: EndpointDeps): (req: IncomingMessage, re
       if (req.method === "DELETE") return await del(req, res, ip);
       throw new Refusal("method_not_allowed", { reason: `HTTP ${String(req.method).slice(0, 16)}` });
     } catch (err) {
-      if (err instanceof Refusal) return refuseAtEdge(res, ip, req.headers, err);
+      if (err instanceof Refusal) return refuseAtEdge(res, ip, req.headers, err, id);
       log.error(`internal error on /mcp: ${(err as Error).stack ?? String(err)}`);
       if (!res.headersSent) sendJson(res, 500, errorResponse(null, { code: -32603, message: "Internal error" }));
       else res.end();

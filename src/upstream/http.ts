@@ -6,6 +6,7 @@ import { SseParser, type RpcMessage } from "../jsonrpc/index.ts";
 import type { Logger } from "../log/index.ts";
 import { MODERN_VERSION, type Era } from "../protocol/versions.ts";
 import { encodeHeaderValue } from "../protocol/headers.ts";
+import { paramHeaders, type Mirror } from "../protocol/param-headers.ts";
 import { Peer, type PendingCall, type PeerWire, type UnattributedHandler } from "./peer.ts";
 import type { Link } from "./link.ts";
 
@@ -33,6 +34,7 @@ export class HttpLink implements Link, PeerWire {
     private readonly log: Logger,
     onUnattributed: UnattributedHandler,
     private readonly onClose: (reason: string) => void,
+    private readonly mirrorsOf: (tool: string) => readonly Mirror[],
   ) {
     this.peer = new Peer(this, onUnattributed, () => `upstream ${name}`);
     this.url = new URL(config.url);
@@ -85,6 +87,7 @@ export class HttpLink implements Link, PeerWire {
       const p = message.params;
       const target = message.method === "resources/read" ? p?.["uri"] : message.method === "tools/call" || message.method === "prompts/get" ? p?.["name"] : undefined;
       if (typeof target === "string") h["mcp-name"] = encodeHeaderValue(target);
+      if (message.method === "tools/call" && typeof target === "string") Object.assign(h, paramHeaders(this.mirrorsOf(target), p?.["arguments"] as Record<string, unknown> | undefined));
     } else h["mcp-protocol-version"] = MODERN_VERSION;
     return h;
   }

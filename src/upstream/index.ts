@@ -17,6 +17,7 @@ import {
   type Era,
   type LogLevel,
 } from "../protocol/versions.ts";
+import { mirrorsOf, type Mirror } from "../protocol/param-headers.ts";
 import { HttpLink } from "./http.ts";
 import type { Link } from "./link.ts";
 import { UpstreamRpcError, type CallHooks } from "./peer.ts";
@@ -69,6 +70,8 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
   private connectedAt = 0;
   private listenAbort: AbortController | undefined;
   private subscribedUris: string[] = [];
+  /** Tools' mirrored arguments (x-mcp-header), learned from tools/list, by upstream tool name. */
+  private readonly mirrors = new Map<string, Mirror[]>();
 
   /** The namespace of this upstream's tools and prompts, or false when names are exposed unchanged. */
   readonly prefix: string | false;
@@ -109,7 +112,24 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
   call(method: string, params: Params | undefined, hooks: CallHooks, caller?: CallerMeta): Promise<Record<string, unknown>> {
     const link = this.link;
     if (this.state !== "ready" || link === undefined) return Promise.reject(this.unavailable());
-    return link.peer.request(method, this.adapt(params, caller), hooks);
+    const pending = link.peer.request(method, this.adapt(params, caller), hooks);
+    return method === "tools/list" ? pending.then((r) => this.learnMirrors(r, params)) : pending;
+  }
+
+  /** The `Mcp-Param-*` mirrors of one of this upstream's tools (empty when it declares none). */
+  mirrorsOf(tool: string): readonly Mirror[] {
+    return this.mirrors.get(tool) ?? [];
+  }
+
+  private learnMirrors(result: Record<string, unknown>, params: Params | undefined): Record<string, unknown> {
+    if (params?.["cursor"] === undefined) this.mirrors.clear();
+    const tools = result["tools"];
+    if (Array.isArray(tools))
+      for (const t of tools as Record<string, unknown>[]) {
+        const m = mirrorsOf(t["inputSchema"]);
+        if (typeof t["name"] === "string" && m.length > 0) this.mirrors.set(t["name"], m);
+      }
+    return result;
   }
 
   /** Forwards a client notification (cancellations are handled by the call's signal instead). */
@@ -165,7 +185,7 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
     };
     const link: Link = isStdio(this.config)
       ? new StdioLink(this.name, this.config, this.baseDir, this.log, onMessage, onClose)
-      : new HttpLink(this.name, this.config, this.log, onMessage, onClose);
+      : new HttpLink(this.name, this.config, this.log, onMessage, onClose, (tool) => this.mirrorsOf(tool));
     this.link = link;
     try {
       await this.handshake(link);

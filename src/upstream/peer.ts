@@ -35,6 +35,8 @@ export class PendingCall {
   progressToken: string | undefined;
   clientProgressToken: Id | undefined;
   settled = false;
+  /** Server→client requests of this call still waiting for the client; a call blocked on one cannot be sending another. */
+  asking = 0;
   constructor(
     readonly id: number,
     readonly method: string,
@@ -161,7 +163,7 @@ export class Peer {
   }
 
   private onServerRequest(message: RpcRequest, carrier: PendingCall | undefined): void {
-    const owner = carrier ?? this.soleCall();
+    const owner = carrier ?? this.byToken(message) ?? this.soleCall();
     if (owner?.hooks.onRequest === undefined) {
       if (owner === undefined && this.onUnattributedRequest(message)) return;
       this.answer(message.id, undefined, {
@@ -170,10 +172,23 @@ export class Peer {
       });
       return;
     }
+    owner.asking++;
     owner.hooks.onRequest({ method: message.method, params: message.params }).then(
-      (result) => this.answer(message.id, result),
-      (err: unknown) => this.answer(message.id, undefined, toRpcError(err)),
+      (result) => {
+        owner.asking--;
+        this.answer(message.id, result);
+      },
+      (err: unknown) => {
+        owner.asking--;
+        this.answer(message.id, undefined, toRpcError(err));
+      },
     );
+  }
+
+  /** Some servers name the call a request belongs to by repeating its progress token in `_meta`. */
+  private byToken(message: RpcRequest): PendingCall | undefined {
+    const token = (message.params?.["_meta"] as Record<string, unknown> | undefined)?.["progressToken"];
+    return typeof token === "string" ? this.byProgress.get(token) : undefined;
   }
 
   /** `ping` from the upstream needs no client: the gateway answers it. */
@@ -191,10 +206,20 @@ export class Peer {
     }
   }
 
+  /**
+   * The one client call that can be the source of a message that names none: of the calls in
+   * flight, those not blocked waiting for their client. Two or more candidates: nobody — a
+   * question must never reach the wrong client.
+   */
   private soleCall(): PendingCall | undefined {
-    if (this.attributableCount !== 1) return undefined;
-    for (const call of this.pending.values()) if (call.attributable) return call;
-    return undefined;
+    if (this.attributableCount === 0) return undefined;
+    let found: PendingCall | undefined;
+    for (const call of this.pending.values()) {
+      if (!call.attributable || call.asking > 0) continue;
+      if (found !== undefined) return undefined;
+      found = call;
+    }
+    return found;
   }
 
   private arm(call: PendingCall): void {

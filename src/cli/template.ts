@@ -1,0 +1,62 @@
+// The commented security/config.yaml that `bastion init` and `bastion quickstart` write.
+
+/**
+ * The starting configuration: two real MCP servers that need no credentials (the reference
+ * "everything" server, and a file-system server confined to ./sandbox), every section documented.
+ */
+export const CONFIG_TEMPLATE = `# mcp-bastion configuration (SPEC §2). Validated at start: a bad file stops the gateway
+# with every problem listed. Any value may reference \${env:NAME}; the environment variables
+# JWT_SECRET_KEY, JWT_EXPIRATION_HOURS, RATE_LIMIT_REQUESTS, RATE_LIMIT_WINDOW,
+# SECURITY_VAULT_PASSWORD, ENCRYPTION_KEY, TLS_*, AUDIT_LOG_ENABLED and AUDIT_LOG_PATH override
+# the file where this version uses them.
+
+server:
+  # This version cannot authenticate callers yet, so it serves loopback addresses only.
+  host: 127.0.0.1
+  port: 8443
+  # publicUrl: https://mcp.example.com/mcp   # the URL clients use, when behind a proxy
+  # Browser pages allowed to call /mcp (exact origins). A request with any other Origin gets 403.
+  allowedOrigins: []
+  # Host headers accepted. Default on a loopback bind: localhost, 127.0.0.1, [::1] (with the port).
+  # allowedHosts: ["mcp.internal:8443"]
+  # instructions: "Tools of the ACME gateway. Mail tools send real mail."
+  limits:
+    maxBodyBytes: 1048576        # bigger bodies get HTTP 413
+    maxJsonDepth: 64             # deeper JSON gets HTTP 400
+    maxSessions: 10000           # session-era sessions; the least recently used is evicted
+    sessionIdleSeconds: 1800     # idle sessions end after this
+    resumableEvents: 256         # events kept per session for Last-Event-ID
+    inputRequiredSeconds: 300    # how long a question to a client may stay unanswered
+
+# Upstream MCP servers. Tool T of upstream U is exposed as U.T (prompts likewise); resources
+# keep their URIs. Per upstream:
+#   command/args/env/cwd   a child process over stdio (only these come from config, never from clients;
+#                          the child sees PATH, HOME, locale and this env, none of the gateway's secrets)
+#   url/headers            a Streamable HTTP server
+#   prefix                 namespace of its names (default: the upstream's name); false = names unchanged
+#   protocol               auto (default: try 2026-07-28, fall back to initialize) | modern | legacy
+#   timeoutMs              per request (default 60000); connectTimeoutMs for the first handshake (30000)
+#   relayRoots             let the upstream ask a calling client for its roots (default false)
+#   pin                    enforce | warn | off: the rug-pull defense (enforced by a later version)
+upstreams:
+  everything:
+    command: npx
+    args: ["-y", "@modelcontextprotocol/server-everything", "stdio"]
+  files:
+    command: npx
+    args: ["-y", "@modelcontextprotocol/server-filesystem", "./sandbox"]
+  # search:
+  #   url: https://search.internal/mcp
+  #   headers: { Authorization: "Bearer \${env:SEARCH_TOKEN}" }
+
+# Roles and their permissions (U.T for a tool, prompt:U.P, resource:<uri pattern>, * wildcards).
+# Parsed now; enforced by the authorize stage of a later version.
+roles:
+  admin:  { permissions: ["*"] }
+  reader: { permissions: ["everything.echo", "everything.get*", "files.read*", "files.list*"] }
+
+audit:
+  enabled: true
+  path: logs/audit.log           # one JSON record per line, hash-chained
+  keyFile: security/audit.key    # the chain key (0600); keep it off the log's volume in production
+`;
