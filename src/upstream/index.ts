@@ -100,6 +100,11 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
     await link?.close();
   }
 
+  /** Process id of a stdio upstream's current child (readiness report, tests). */
+  get pid(): number | undefined {
+    return this.link instanceof StdioLink ? this.link.pid : undefined;
+  }
+
   /** Seconds until the next reconnection attempt, for `retryAfter` (at least 1). */
   get retryAfterSeconds(): number {
     return Math.max(1, Math.ceil((this.retryAt - Date.now()) / 1000));
