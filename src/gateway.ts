@@ -34,7 +34,7 @@ export interface Gateway {
   readonly catalog: Catalog;
   readonly sessions: SessionStore;
   readonly audit: AuditLog | undefined;
-  /** Resolves when every upstream has finished its first connection attempt (ready or down). */
+  /** Resolves when every upstream has finished its first connection attempt (ready or down) and the lists of the ready ones are read. */
   settled(): Promise<void>;
   close(): Promise<void>;
 }
@@ -125,6 +125,7 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
     audit: auditLog,
     settled: async () => {
       await first;
+      await catalog.idle();
     },
     async close() {
       sessions.closeAll();

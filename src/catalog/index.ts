@@ -47,6 +47,7 @@ export class Catalog extends EventEmitter<CatalogEvents> {
   private readonly routes: Record<"tools" | "prompts", Map<string, Route>> = { tools: new Map(), prompts: new Map() };
   private readonly resourceOwners = new Map<string, Upstream>();
   private views: Record<ListKind, Item[]> = { tools: [], prompts: [], resources: [], resourceTemplates: [] };
+  private readonly refreshing = new Set<Promise<void>>();
 
   constructor(
     private readonly upstreams: readonly Upstream[],
@@ -54,12 +55,22 @@ export class Catalog extends EventEmitter<CatalogEvents> {
   ) {
     super();
     for (const upstream of upstreams) {
-      upstream.on("ready", () => void this.refresh(upstream, KINDS));
+      upstream.on("ready", () => this.track(this.refresh(upstream, KINDS)));
       upstream.on("notification", (n) => {
         const kind = CHANGE_NOTIFICATIONS[n.method];
-        if (kind !== undefined) void this.refresh(upstream, kind === "resources" ? ["resources", "resourceTemplates"] : [kind]);
+        if (kind !== undefined) this.track(this.refresh(upstream, kind === "resources" ? ["resources", "resourceTemplates"] : [kind]));
       });
     }
+  }
+
+  /** Resolves once no list is being read (start-up, tests). */
+  async idle(): Promise<void> {
+    while (this.refreshing.size > 0) await Promise.all(this.refreshing);
+  }
+
+  private track(p: Promise<void>): void {
+    this.refreshing.add(p);
+    void p.finally(() => this.refreshing.delete(p));
   }
 
   /** The aggregated list of `kind`, as clients see it (names exposed). */
