@@ -48,6 +48,7 @@ export class Catalog extends EventEmitter<CatalogEvents> {
   private readonly resourceOwners = new Map<string, Upstream>();
   private views: Record<ListKind, Item[]> = { tools: [], prompts: [], resources: [], resourceTemplates: [] };
   private readonly refreshing = new Set<Promise<void>>();
+  private readonly queues = new Map<Upstream, Promise<void>>();
 
   constructor(
     private readonly upstreams: readonly Upstream[],
@@ -108,8 +109,17 @@ export class Catalog extends EventEmitter<CatalogEvents> {
     return undefined;
   }
 
-  /** Re-reads the given lists of one upstream, then rebuilds the views and announces each changed kind. */
-  async refresh(upstream: Upstream, kinds: readonly ListKind[]): Promise<void> {
+  /**
+   * Re-reads the given lists of one upstream, then rebuilds the views and announces each changed
+   * kind. Reads of one upstream run one after another, so an older answer never overwrites a newer one.
+   */
+  refresh(upstream: Upstream, kinds: readonly ListKind[]): Promise<void> {
+    const next = (this.queues.get(upstream) ?? Promise.resolve()).then(() => this.read(upstream, kinds));
+    this.queues.set(upstream, next);
+    return next;
+  }
+
+  private async read(upstream: Upstream, kinds: readonly ListKind[]): Promise<void> {
     const snap = this.snapshots.get(upstream) ?? { lists: { tools: [], prompts: [], resources: [], resourceTemplates: [] }, templates: [] };
     for (const kind of kinds) {
       if (upstream.capabilities[LISTS[kind].capability] === undefined) {

@@ -1,6 +1,7 @@
 // Input-required round trips across eras: sealed `requestState` tokens, and session-era upstream calls parked while a 2026-07-28 client answers.
 import { createCipheriv, createDecipheriv, randomBytes, randomUUID } from "node:crypto";
 import { Refusal } from "../errors/index.ts";
+import type { RpcNotification } from "../jsonrpc/index.ts";
 import type { ServerRequest } from "../upstream/index.ts";
 
 /**
@@ -30,6 +31,8 @@ interface Ask {
  */
 export class ParkedCall {
   readonly abort = new AbortController();
+  /** The client request currently waiting on this call (each round trip is a new one): where progress and logs go. */
+  notify: ((n: RpcNotification) => void) | undefined;
   private outcome: ParkedOutcome | undefined;
   private readonly asks = new Map<string, Ask>();
   private nextKey = 1;

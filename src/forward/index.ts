@@ -245,7 +245,8 @@ async function relay(deps: ForwardDeps, ex: Exchange, upstream: Upstream, method
 
   // A session-era upstream asks mid-call; the 2026-07-28 client can only answer by coming back.
   const parked = deps.continuations.park();
-  parked.run(upstream.call(method, params, { ...hooks, signal: parked.abort.signal, onRequest: (r) => askParked(ex, parked, r) }, callerMeta(ex)));
+  parked.notify = (n) => relayNotification(ex, n);
+  parked.run(upstream.call(method, params, { ...hooks, signal: parked.abort.signal, onNotification: (n) => parked.notify?.(n), onRequest: (r) => askParked(ex, parked, r) }, callerMeta(ex)));
   return answerParked(deps, ex, parked, principal, method, target);
 }
 
@@ -272,6 +273,7 @@ function missingCapability(ex: Exchange, request: ServerRequest): Refusal | unde
 }
 
 function resumeParked(deps: ForwardDeps, ex: Exchange, parked: ParkedCall, responses: unknown, principal: string, method: string, target: string): Promise<Record<string, unknown>> {
+  parked.notify = (n) => relayNotification(ex, n);
   if (typeof responses === "object" && responses !== null) parked.answer(responses as Record<string, unknown>);
   return answerParked(deps, ex, parked, principal, method, target);
 }
