@@ -94,7 +94,13 @@ export async function startServer(opts: StartOptions): Promise<{ server: Server;
 
   const deadline = Date.now() + (opts.timeoutMs ?? 60_000);
   for (;;) {
-    readyValue = opts.ready(stdout);
+    try {
+      readyValue = opts.ready(stdout);
+    } catch (err) {
+      // The server said it started but not as wanted (say, an upstream down): it must not outlive the error.
+      await server.stop();
+      throw new Error(`${opts.label}: ${(err as Error).message}\n${tail}`);
+    }
     if (readyValue !== undefined) break;
     if (child.exitCode !== null || child.signalCode !== null) {
       running.delete(server);

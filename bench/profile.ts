@@ -16,6 +16,7 @@ interface CallFrame {
 interface ProfileNode {
   id: number;
   callFrame: CallFrame;
+  children?: number[];
 }
 
 interface CpuProfile {
@@ -28,7 +29,8 @@ export interface HotFunction {
   /** `name (src/file.ts:line)` or `name (node:internal/…)`. */
   where: string;
   area: string;
-  selfMs: number;
+  /** Self time, or inclusive time in the `oursInclusive` list. */
+  ms: number;
   /** Share of the CPU the gateway was busy (idle excluded). */
   share: number;
 }
@@ -42,6 +44,8 @@ export interface ProfileSummary {
   ours: HotFunction[];
   /** Share of the busy CPU spent in src/ itself (self time; callees in Node or dependencies not included). */
   oursShare: number;
+  /** src/ functions by inclusive time (themselves and all they call): what each step of the gateway costs in total. */
+  oursInclusive: HotFunction[];
   areas: { area: string; selfMs: number; share: number }[];
 }
 
@@ -103,8 +107,29 @@ export function summarizeProfile(file: string, top = 20): ProfileSummary {
     functions.set(where, f);
     areas.set(area, (areas.get(area) ?? 0) + us);
   }
+  // Inclusive time of our own functions: walk each sample's stack, crediting each src/ function once per sample.
+  const parent = new Map<number, number>();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const inclusive = new Map<string, number>();
+  const frames = new Map<number, { area: string; where: string }>();
+  const frameOf = (id: number): { area: string; where: string } | undefined => {
+    if (!frames.has(id)) {
+      const node = byId.get(id);
+      if (node !== undefined) frames.set(id, classify(node.callFrame));
+    }
+    return frames.get(id);
+  };
+  profile.samples.forEach((leaf, i) => {
+    const seen = new Set<string>();
+    for (let id: number | undefined = leaf; id !== undefined; id = parent.get(id)) {
+      const f = frameOf(id);
+      if (f === undefined || f.area === "(idle)" || !f.area.startsWith("src/") || seen.has(f.where)) continue;
+      seen.add(f.where);
+      inclusive.set(f.where, (inclusive.get(f.where) ?? 0) + (profile.timeDeltas[i] ?? 0));
+    }
+  });
   const share = (us: number): number => (busy === 0 ? 0 : us / busy);
-  const ranked = [...functions.entries()].sort((a, b) => b[1].us - a[1].us).map(([where, f]) => ({ where, area: f.area, selfMs: f.us / 1000, share: share(f.us) }));
+  const ranked = [...functions.entries()].sort((a, b) => b[1].us - a[1].us).map(([where, f]) => ({ where, area: f.area, ms: f.us / 1000, share: share(f.us) }));
   const isOurs = (area: string): boolean => area.startsWith("src/");
   return {
     file,
@@ -113,6 +138,10 @@ export function summarizeProfile(file: string, top = 20): ProfileSummary {
     functions: ranked.slice(0, top),
     ours: ranked.filter((f) => isOurs(f.area)).slice(0, top),
     oursShare: [...areas.entries()].filter(([area]) => isOurs(area)).reduce((s, [, us]) => s + share(us), 0),
+    oursInclusive: [...inclusive.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, top)
+      .map(([where, us]) => ({ where, area: where.replace(/^.*\((src\/[^:]+):.*$/, "$1"), ms: us / 1000, share: share(us) })),
     areas: [...areas.entries()].sort((a, b) => b[1] - a[1]).map(([area, us]) => ({ area, selfMs: us / 1000, share: share(us) })),
   };
 }

@@ -115,7 +115,7 @@ describe("session ids", () => {
 });
 
 describe("two SDK v1 clients", () => {
-  it("get independent sessions: their own log level, their own notifications, and one's end leaves the other alive", async () => {
+  it("get independent sessions: their own ids and log levels, and one's end leaves the other alive", async () => {
     const connect = async (): Promise<{ client: Client; transport: StreamableHTTPClientTransport; logs: string[] }> => {
       const client = new Client({ name: "independent", version: "1.0.0" }, { capabilities: {} });
       const logs: string[] = [];
@@ -129,12 +129,13 @@ describe("two SDK v1 clients", () => {
     expect(a.transport.sessionId).toBeDefined();
     expect(a.transport.sessionId).not.toBe(b.transport.sessionId);
 
-    // A raises its threshold above info; B keeps the default (everything).
+    // A raises its threshold above info, B lowers it to debug: each session keeps its own.
+    // (One after the other: a stdio upstream's log lines name no request, so two calls in flight
+    // make them unattributable, and the gateway rightly drops them rather than guess.)
     await a.client.setLoggingLevel("error");
-    const [ra, rb] = await Promise.all([
-      a.client.callTool({ name: "fixture.test_tool_with_logging", arguments: {} }),
-      b.client.callTool({ name: "fixture.test_tool_with_logging", arguments: {} }),
-    ]);
+    await b.client.setLoggingLevel("debug");
+    const ra = await a.client.callTool({ name: "fixture.test_tool_with_logging", arguments: {} });
+    const rb = await b.client.callTool({ name: "fixture.test_tool_with_logging", arguments: {} });
     expect(ra.isError).toBeFalsy();
     expect(rb.isError).toBeFalsy();
     expect(a.logs).toEqual([]);
@@ -229,6 +230,31 @@ describe("resumability (Last-Event-ID)", () => {
 
     const other = await otherCall;
     expect(await other.text()).toContain("slept 500");
+  });
+
+  it("replays a stream whose call already finished, result included, and ends it", async () => {
+    const sid = await openSession();
+    const abort = new AbortController();
+    const res = await fetch(gw.url, {
+      method: "POST",
+      headers: headers(sid),
+      body: JSON.stringify({ jsonrpc: "2.0", id: "late", method: "tools/call", params: { name: "fixture.sleep", arguments: { ms: 250 }, _meta: { progressToken: 42 } } }),
+      signal: abort.signal,
+    });
+    const first = new Sse(res);
+    const seen = await first.waitFor((e) => e.message["method"] === "notifications/progress", "a first progress event");
+    abort.abort();
+    expect(params(seen)["progressToken"]).toBe(42); // the caller's own token, number kept a number
+    await new Promise((r) => setTimeout(r, 600)); // the call ends while nobody listens
+
+    const resumed = await fetch(gw.url, { method: "GET", headers: headers(sid, { accept: "text/event-stream", "last-event-id": String(seen.id) }) });
+    expect(resumed.status).toBe(200);
+    const rest = new Sse(resumed);
+    await until(() => rest.ended, 5000, "the replay to end");
+    const last = rest.events.at(-1);
+    expect(last?.message["id"]).toBe("late");
+    expect((last?.message["result"] as { content: unknown }).content).toEqual([{ type: "text", text: "slept 250" }]);
+    for (const e of rest.events.slice(0, -1)) expect(params(e)["progressToken"]).toBe(42);
   });
 
   it("refuses a Last-Event-ID that names no stream of the session", async () => {

@@ -47,7 +47,7 @@ export function loadConfigObject(raw: unknown, env: NodeJS.ProcessEnv = process.
   const substituted = substitute(raw, [], env, problems);
   applyEnvOverrides(substituted, env, problems);
   const parsed = configSchema.safeParse(substituted, { reportInput: true });
-  if (!parsed.success) problems.push(...parsed.error.issues.map(describeIssue));
+  if (!parsed.success) problems.push(...parsed.error.issues.flatMap((issue) => describeIssue(issue)));
   if (problems.length > 0) throw new ConfigError(problems);
   const config = parsed.data as Config;
   const warnings = PENDING_SECTIONS.filter((s) => isNonEmpty(config[s])).map(
@@ -115,10 +115,25 @@ function pathOf(at: readonly PropertyKey[]): string {
   return out === "" ? "(root)" : out;
 }
 
-/** One line per zod issue: path, what was expected, what was found (secrets never echoed). */
-function describeIssue(issue: z.core.$ZodIssue): string {
-  const where = pathOf(issue.path);
-  const hidden = issue.path.some((p) => typeof p === "string" && SECRET_KEY.test(p));
+/**
+ * One line per zod issue: path, what was expected, what was found (secrets never echoed). An
+ * upstream is a stdio or an HTTP one; its problems are those of the kind it looks like.
+ */
+function describeIssue(issue: z.core.$ZodIssue, prefix: readonly PropertyKey[] = []): string[] {
+  if (issue.code === "invalid_union" && issue.errors.length === 2) {
+    const input = "input" in issue ? issue.input : undefined;
+    const asObject = typeof input === "object" && input !== null ? (input as Record<string, unknown>) : {};
+    if (!("command" in asObject) && !("url" in asObject)) return [`${pathOf([...prefix, ...issue.path])}: an upstream needs either command (stdio) or url (Streamable HTTP)`];
+    const branch = issue.errors["command" in asObject ? 0 : 1] ?? [];
+    return branch.flatMap((i) => describeIssue(i, [...prefix, ...issue.path]));
+  }
+  return [describeOne(issue, prefix)];
+}
+
+function describeOne(issue: z.core.$ZodIssue, prefix: readonly PropertyKey[]): string {
+  const fullPath = [...prefix, ...issue.path];
+  const where = pathOf(fullPath);
+  const hidden = fullPath.some((p) => typeof p === "string" && SECRET_KEY.test(p));
   let found = "";
   if ("input" in issue && issue.input !== undefined) {
     const input: unknown = issue.input;
