@@ -82,3 +82,35 @@ export async function upstreamToolCalls(url: string, statsTool = "fixture.stats"
   const body = (await res.json()) as { result?: { content?: { text?: string }[] } };
   return JSON.parse(body.result?.content?.[0]?.text ?? "{}") as Record<string, number>;
 }
+
+/** server-everything over Streamable HTTP on a free loopback port (it picks the port from PORT; the preload keeps it on 127.0.0.1). */
+export async function startEverythingHttp(): Promise<{ url: string; close(): Promise<void> }> {
+  const { spawn } = await import("node:child_process");
+  const { createServer } = await import("node:net");
+  const probe = createServer();
+  await new Promise<void>((r) => probe.listen(0, "127.0.0.1", r));
+  const port = (probe.address() as { port: number }).port;
+  await new Promise<void>((r) => probe.close(() => r()));
+  const child = spawn(process.execPath, ["-r", path.join(REPO_ROOT, "test/helpers/loopback-listen.cjs"), EVERYTHING, "streamableHttp"], {
+    env: { PATH: process.env["PATH"], HOME: process.env["HOME"], PORT: String(port) },
+    stdio: ["ignore", "ignore", "ignore"],
+  });
+  const url = `http://127.0.0.1:${port}/mcp`;
+  await until(async () => {
+    try {
+      await fetch(url, { method: "GET" });
+      return true;
+    } catch {
+      return false;
+    }
+  }, 15_000, "server-everything to listen");
+  return {
+    url,
+    close: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once("exit", () => resolve());
+        child.kill("SIGTERM");
+      }),
+  };
+}

@@ -1,0 +1,359 @@
+// `npm run bench`: what mcp-bastion costs compared with calling the MCP server directly and with the
+// stdio→HTTP bridges people use instead, measured in one run on one machine so the ratios are honest.
+//
+//   throughput  autocannon, N connections of `tools/call echo`, in both protocol eras:
+//               direct to the fixture over HTTP (a), through the gateway to the fixture over stdio (b)
+//               and over HTTP (c), the gateway with its audit log off, mcp-proxy and supergateway.
+//   latency     sequential calls by real SDK clients (v1: session era, v2: 2026-07-28), direct vs gateway.
+//   profile     BENCH_PROFILE=1: the gateway under load again with --cpu-prof, and where its CPU went.
+//
+// Settings (environment): BENCH_SECONDS (8) measured seconds per case, BENCH_WARMUP_SECONDS (2),
+// BENCH_CONNECTIONS (10), BENCH_CALLS (1000) sequential SDK calls per path, BENCH_SDK_WARMUP (100),
+// BENCH_PROFILE (0|1), BENCH_ONLY (comma list of throughput,alternatives,latency: run only those parts).
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { measureLoad, type LoadSettings } from "./load.ts";
+import { ERAS, type Era, type Target } from "./mcp.ts";
+import { BASTION, FIXTURE, FIXTURE_STDIO, MCP_PROXY, REPO_ROOT, SUPERGATEWAY, freePort, startServer, waitForPort, type Server } from "./procs.ts";
+import { summarizeProfile, type ProfileSummary } from "./profile.ts";
+import { caseLine, cpuTable, eraName, find, latencyTable, profileReport, ratio, throughputTable, type Added, type LoadCase, type PathId } from "./report.ts";
+import { measureSequential, type SdkPath, type SdkResult } from "./sdk.ts";
+import { round } from "./stats.ts";
+
+const num = (name: string, fallback: number): number => {
+  const raw = process.env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const v = Number(raw);
+  if (!Number.isFinite(v) || v < 0) throw new Error(`${name}: expected a non-negative number, got "${raw}"`);
+  return v;
+};
+
+const settings = {
+  seconds: num("BENCH_SECONDS", 8),
+  warmupSeconds: num("BENCH_WARMUP_SECONDS", 2),
+  connections: num("BENCH_CONNECTIONS", 10),
+  calls: num("BENCH_CALLS", 1000),
+  sdkWarmup: num("BENCH_SDK_WARMUP", 100),
+  profile: process.env["BENCH_PROFILE"] === "1",
+  only: (process.env["BENCH_ONLY"] ?? "throughput,alternatives,latency").split(",").map((s) => s.trim()),
+};
+const load: LoadSettings = { connections: settings.connections, seconds: settings.seconds, warmupSeconds: settings.warmupSeconds, timeoutSeconds: 10 };
+
+const RESULTS = path.join(REPO_ROOT, "bench/results");
+const version = (pkg: string): string => (JSON.parse(readFileSync(path.join(REPO_ROOT, "node_modules", pkg, "package.json"), "utf8")) as { version: string }).version;
+const log = (text: string): void => void process.stdout.write(`${text}\n`);
+const started = performance.now();
+const tmp = mkdtempSync(path.join(os.tmpdir(), "bastion-bench-"));
+
+// ---- servers -------------------------------------------------------------------------------------
+
+async function startFixtureHttp(): Promise<{ server: Server; url: string }> {
+  const { server, ready } = await startServer({
+    label: "fixture",
+    command: process.execPath,
+    args: ["--import", "tsx", FIXTURE, "http", "--port", "0"],
+    ready: (out) => /^listening (\S+)$/m.exec(out)?.[1],
+  });
+  return { server, url: ready };
+}
+
+/**
+ * The gateway as users run it (`bastion serve`), from dist/, in front of the fixture over stdio (`fx`)
+ * and over HTTP (`fxh`, the same process as the direct case). `--json` prints one line once both upstreams settled.
+ */
+async function startGateway(name: string, fixtureUrl: string, opts: { audit: boolean; nodeArgs?: string[] }): Promise<{ server: Server; url: string; auditLog: string }> {
+  const auditLog = path.join(tmp, `${name}.audit.log`);
+  const config = {
+    server: { host: "127.0.0.1", port: 0 },
+    upstreams: {
+      fx: { command: process.execPath, args: FIXTURE_STDIO.slice(1), cwd: REPO_ROOT },
+      fxh: { url: fixtureUrl },
+    },
+    audit: { enabled: opts.audit, path: auditLog, keyFile: path.join(tmp, "audit.key") },
+  };
+  const file = path.join(tmp, `${name}.yaml`);
+  // JSON is YAML; no need to hand-format the file.
+  writeFileSync(file, JSON.stringify(config, null, 2));
+  const { server, ready } = await startServer({
+    label: "gateway",
+    command: process.execPath,
+    args: [...(opts.nodeArgs ?? []), BASTION, "serve", "--config", file, "--json"],
+    ready: (out) => {
+      const line = out.split("\n").find((l, i, all) => l.startsWith("{") && i < all.length - 1);
+      if (line === undefined) return undefined;
+      const info = JSON.parse(line) as { url: string; upstreams: { name: string; state: string; error?: string }[] };
+      const down = info.upstreams.filter((u) => u.state !== "ready");
+      if (down.length > 0) throw new Error(`upstreams not ready: ${JSON.stringify(down)}`);
+      return info.url;
+    },
+  });
+  return { server, url: ready, auditLog };
+}
+
+async function startMcpProxy(): Promise<{ server: Server; url: string }> {
+  const port = await freePort();
+  // Defaults otherwise: stateful sessions, resumability event store on, legacy (initialize) handshake to the child.
+  const { server } = await startServer({
+    label: "mcp-proxy",
+    command: process.execPath,
+    args: [MCP_PROXY, "--host", "127.0.0.1", "--port", String(port), "--server", "stream", "--", ...FIXTURE_STDIO],
+    // It connects to its child before it listens, and prints this line just before listening.
+    ready: (out) => (out.includes("starting server on port") ? "up" : undefined),
+  });
+  await waitForPort(port);
+  return { server, url: `http://127.0.0.1:${port}/mcp` };
+}
+
+async function startSupergateway(): Promise<{ server: Server; url: string }> {
+  const port = await freePort();
+  // --stateful: one child per session (its default stateless mode spawns a child per request in both eras).
+  // --logLevel none: its default logs every message to stdout, which no one benchmarking would keep.
+  // It has no host option and listens on every interface; only for the seconds of its cases.
+  const { server } = await startServer({
+    label: "supergateway",
+    command: process.execPath,
+    args: [SUPERGATEWAY, "--stdio", FIXTURE_STDIO.join(" "), "--outputTransport", "streamableHttp", "--stateful", "--port", String(port), "--logLevel", "none"],
+    ready: () => "started",
+  });
+  await waitForPort(port);
+  return { server, url: `http://127.0.0.1:${port}/mcp` };
+}
+
+// ---- measurement -------------------------------------------------------------------------------
+
+const cases: LoadCase[] = [];
+
+async function runCase(c: Omit<LoadCase, "result" | "error">, target: Omit<Target, "era">, servers: readonly Server[], settingsOverride: Partial<LoadSettings> = {}): Promise<void> {
+  const entry: LoadCase = { ...c };
+  cases.push(entry);
+  try {
+    entry.result = await measureLoad({ ...target, era: c.era }, servers, { ...load, ...settingsOverride });
+  } catch (err) {
+    entry.error = (err as Error).message.split("\n")[0] ?? String(err);
+  }
+  log(caseLine(entry));
+}
+
+function build(): void {
+  log("building dist/ (npm run build)…");
+  try {
+    execFileSync("npm", ["run", "build"], { cwd: REPO_ROOT, stdio: "pipe" });
+  } catch (err) {
+    const e = err as { stdout?: Buffer; stderr?: Buffer };
+    process.stderr.write(`${e.stdout?.toString() ?? ""}${e.stderr?.toString() ?? ""}\nbench: npm run build failed; the gateway cannot be measured\n`);
+    process.exit(1);
+  }
+}
+
+function gitState(): { commit: string; dirty: boolean } {
+  try {
+    const commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: REPO_ROOT, encoding: "utf8" }).trim();
+    const dirty = execFileSync("git", ["status", "--porcelain", "--", "src", "bin", "package.json"], { cwd: REPO_ROOT, encoding: "utf8" }).trim() !== "";
+    return { commit, dirty };
+  } catch {
+    return { commit: "unknown", dirty: false };
+  }
+}
+
+/** Records in an audit log and their average size: the gateway writes one per tools/call. */
+function auditStats(file: string): { records: number; bytes: number } {
+  try {
+    const bytes = statSync(file).size;
+    const text = readFileSync(file, "utf8");
+    let records = 0;
+    for (let i = text.indexOf("\n"); i !== -1; i = text.indexOf("\n", i + 1)) records++;
+    return { records, bytes };
+  } catch {
+    return { records: 0, bytes: 0 };
+  }
+}
+
+async function main(): Promise<void> {
+  build();
+  const git = gitState();
+  const versions = { mcpProxy: version("mcp-proxy"), supergateway: version("supergateway"), sdkV1: version("@modelcontextprotocol/sdk"), sdkV2: version("@modelcontextprotocol/client"), autocannon: version("autocannon") };
+  log(
+    `machine: ${os.cpus().length} × ${os.cpus()[0]?.model.trim() ?? "?"}, node ${process.version}, load avg ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}\n` +
+      `settings: ${settings.connections} connections, ${settings.warmupSeconds} s warm-up + ${settings.seconds} s per case; ${settings.calls} sequential SDK calls per path\n`,
+  );
+
+  const fixture = await startFixtureHttp();
+  const stops: Server[] = [fixture.server];
+  const sdk: SdkResult[] = [];
+  const added: Added[] = [];
+  const profiles: { name: string; summary: ProfileSummary }[] = [];
+  let audit = { records: 0, bytes: 0 };
+  try {
+    const gw = await startGateway("gateway", fixture.url, { audit: true });
+    stops.push(gw.server);
+
+    if (settings.only.includes("throughput")) {
+      log("== throughput: tools/call echo under concurrent load ==");
+      for (const era of ERAS) {
+        await runCase({ path: "direct", label: "direct: fixture over HTTP", era }, { url: fixture.url, tool: "echo" }, [fixture.server]);
+        await runCase({ path: "bastion-stdio", label: "bastion → fixture (stdio)", era }, { url: gw.url, tool: "fx.echo" }, [gw.server]);
+        await runCase({ path: "bastion-http", label: "bastion → fixture (HTTP)", era }, { url: gw.url, tool: "fxh.echo" }, [gw.server, fixture.server]);
+      }
+      // What the audit log costs: the same stdio path with audit.enabled false.
+      const quiet = await startGateway("gateway-noaudit", fixture.url, { audit: false });
+      try {
+        await runCase({ path: "bastion-stdio-noaudit", label: "bastion → stdio, audit log off", era: "2026-07-28" }, { url: quiet.url, tool: "fx.echo" }, [quiet.server]);
+      } finally {
+        await quiet.server.stop();
+      }
+    }
+
+    if (settings.only.includes("alternatives")) {
+      log("\n== alternatives: stdio→HTTP bridges without security, same fixture over stdio ==");
+      const proxy = await startMcpProxy();
+      try {
+        for (const era of ERAS) await runCase({ path: "mcp-proxy", label: `mcp-proxy ${versions.mcpProxy} → stdio`, era }, { url: proxy.url, tool: "echo" }, [proxy.server]);
+      } finally {
+        await proxy.server.stop();
+      }
+      const sg = await startSupergateway();
+      try {
+        await runCase({ path: "supergateway", label: `supergateway ${versions.supergateway} → stdio`, era: "2025-11-25", note: "--stateful: one child per session" }, { url: sg.url, tool: "echo" }, [sg.server]);
+        // 2026-07-28 requests get a fresh child process each (spawn, handshake, call, exit), whatever the mode;
+        // fewer connections and a longer timeout, or the box drowns in process start-ups and everything times out.
+        await runCase(
+          { path: "supergateway", label: `supergateway ${versions.supergateway} → stdio`, era: "2026-07-28", note: "spawns a child per request; 2 connections, 30 s timeout" },
+          { url: sg.url, tool: "echo" },
+          [sg.server],
+          { connections: Math.min(2, settings.connections), timeoutSeconds: 30 },
+        );
+      } finally {
+        await sg.server.stop();
+      }
+    }
+
+    if (settings.only.includes("latency")) {
+      log(`\n== latency: ${settings.calls} sequential callTool(echo) per path, SDK clients ==`);
+      const paths: SdkPath[] = [
+        { label: "direct (HTTP)", url: fixture.url, tool: "echo" },
+        { label: "bastion → stdio", url: gw.url, tool: "fx.echo" },
+        { label: "bastion → HTTP", url: gw.url, tool: "fxh.echo" },
+      ];
+      for (const which of ["v1", "v2"] as const) {
+        try {
+          const rows = await measureSequential(which, paths, settings.calls, settings.sdkWarmup);
+          sdk.push(...rows);
+          const direct = rows[0];
+          for (const r of rows.slice(1)) if (direct !== undefined) added.push({ sdk: which, path: r.path, p50: r.p50 - direct.p50, p99: r.p99 - direct.p99 });
+          for (const r of rows) log(`SDK ${which} (${r.era})  ${r.path.padEnd(16)} ${Math.round(r.callsPerSec).toString().padStart(5)} calls/s  p50 ${r.p50.toFixed(2)}  p90 ${r.p90.toFixed(2)}  p99 ${r.p99.toFixed(2)} ms`);
+        } catch (err) {
+          log(`SDK ${which}: FAILED: ${(err as Error).message}`);
+        }
+      }
+    }
+
+    await gw.server.stop();
+    audit = auditStats(gw.auditLog);
+
+    if (settings.profile) {
+      log("\n== profile: the gateway under the same load with --cpu-prof ==");
+      const scenarios: { name: string; era: Era; tool: string; servers: (gw: Server) => Server[] }[] = [
+        { name: "2026-07-28 → stdio", era: "2026-07-28", tool: "fx.echo", servers: (g) => [g] },
+        { name: "2026-07-28 → HTTP", era: "2026-07-28", tool: "fxh.echo", servers: (g) => [g, fixture.server] },
+        { name: "2025-11-25 → stdio", era: "2025-11-25", tool: "fx.echo", servers: (g) => [g] },
+      ];
+      for (const [i, s] of scenarios.entries()) {
+        const dir = path.join(RESULTS, "profiles", `${i + 1}-${s.name.replace(/[^A-Za-z0-9-]+/g, "_")}`);
+        rmSync(dir, { recursive: true, force: true });
+        mkdirSync(dir, { recursive: true });
+        const pgw = await startGateway(`profile-${i}`, fixture.url, { audit: true, nodeArgs: ["--cpu-prof", "--cpu-prof-dir", dir] });
+        try {
+          const r = await measureLoad({ url: pgw.url, tool: s.tool, era: s.era }, s.servers(pgw.server), load);
+          log(`${s.name}: ${Math.round(r.rps)} req/s under the profiler`);
+        } finally {
+          await pgw.server.stop();
+        }
+        const file = readdirSync(dir).find((f) => f.endsWith(".cpuprofile"));
+        if (file === undefined) log(`${s.name}: no .cpuprofile written`);
+        else profiles.push({ name: s.name, summary: summarizeProfile(path.join(dir, file)) });
+      }
+    }
+  } finally {
+    for (const s of stops.reverse()) await s.stop();
+    rmSync(tmp, { recursive: true, force: true });
+  }
+
+  // ---- report ------------------------------------------------------------------------------------
+  const wallSeconds = (performance.now() - started) / 1000;
+  const modern: Era = "2026-07-28";
+  const targets = [
+    { what: "(b)/(a) stateless: bastion→stdio ÷ direct ≥ 1.0", value: ratio(cases, "bastion-stdio", "direct", modern), min: 1.0 },
+    { what: "(c)/(a) stateless: bastion→HTTP ÷ direct ≥ 0.6", value: ratio(cases, "bastion-http", "direct", modern), min: 0.6 },
+  ];
+  const checks = [
+    ...targets.map((t) => ({ what: t.what, value: t.value === undefined ? "n/a" : round(t.value, 2).toString(), met: t.value !== undefined && t.value >= t.min })),
+    ...added.map((a) => ({ what: `added p50 ≤ 1 ms: SDK ${a.sdk}, ${a.path}`, value: `${round(a.p50, 2)} ms`, met: a.p50 <= 1 })),
+  ];
+  const ratios = Object.fromEntries(
+    ERAS.map((e) => [
+      e,
+      {
+        bOverA: ratio(cases, "bastion-stdio", "direct", e),
+        cOverA: ratio(cases, "bastion-http", "direct", e),
+        mcpProxyOverB: ratio(cases, "mcp-proxy", "bastion-stdio", e),
+        supergatewayOverB: ratio(cases, "supergateway", "bastion-stdio", e),
+      },
+    ]),
+  );
+  const auditCost = (() => {
+    const on = find(cases, "bastion-stdio", modern);
+    const off = find(cases, "bastion-stdio-noaudit", modern);
+    if (on === undefined || off === undefined) return undefined;
+    const gwUs = (r: typeof on): number => r.cpu.find((c) => c.label === "gateway")?.usPerRequest ?? Number.NaN;
+    return { rpsOn: on.rps, rpsOff: off.rps, gatewayUsPerRequestOn: gwUs(on), gatewayUsPerRequestOff: gwUs(off) };
+  })();
+
+  const summary = [
+    `mcp-bastion ${git.commit}${git.dirty ? " (uncommitted changes)" : ""}, ${new Date().toISOString().slice(0, 10)}; ${os.cpus().length} cores (${os.cpus()[0]?.model.trim() ?? "?"}), Node ${process.version}; ` +
+      `autocannon ${versions.autocannon}, ${settings.connections} connections, ${settings.seconds} s per case after ${settings.warmupSeconds} s warm-up; tools/call echo; audit log on unless noted.`,
+    "",
+    throughputTable(cases, ERAS),
+    "",
+    ...(sdk.length > 0 ? [`Sequential latency, ${settings.calls} calls per path after ${settings.sdkWarmup} warm-up (SDK v1 ${versions.sdkV1}, v2 ${versions.sdkV2} with versionNegotiation auto):`, "", latencyTable(sdk, added), ""] : []),
+    ...cases.filter((c) => c.note !== undefined).map((c) => `- ${c.label}, ${c.era}: ${c.note ?? ""}`),
+  ].join("\n");
+
+  log("\n== CPU per request by process (measured runs) ==\n");
+  log(cpuTable(cases));
+  if (auditCost !== undefined)
+    log(
+      `\naudit log: ${audit.records} records, ${audit.bytes} bytes (${audit.records === 0 ? 0 : Math.round(audit.bytes / audit.records)} B/record); ` +
+        `stateless bastion→stdio ${Math.round(auditCost.rpsOn)} req/s with it, ${Math.round(auditCost.rpsOff)} without; gateway CPU ${Math.round(auditCost.gatewayUsPerRequestOn)} vs ${Math.round(auditCost.gatewayUsPerRequestOff)} µs/req`,
+    );
+  for (const p of profiles) log(`\n${profileReport(`profile: ${p.name}`, p.summary)}`);
+  log("\n== targets (reported, not asserted) ==");
+  for (const c of checks) log(`${c.met ? "✓" : "✗"} ${c.what}: ${c.value}`);
+  log(`\n== summary (markdown) ==\n\n${summary}\n`);
+
+  mkdirSync(RESULTS, { recursive: true });
+  const json = {
+    date: new Date().toISOString(),
+    commit: git.commit,
+    dirty: git.dirty,
+    machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model.trim() ?? null, node: process.version, loadavgAtEnd: os.loadavg() },
+    settings,
+    versions,
+    wallSeconds: round(wallSeconds, 1),
+    throughput: cases,
+    ratios,
+    sdk,
+    added,
+    audit: { ...audit, cost: auditCost },
+    targets: checks,
+    profiles: profiles.map((p) => ({ name: p.name, ...p.summary })),
+    eras: Object.fromEntries(ERAS.map((e) => [e, eraName(e)])),
+  };
+  writeFileSync(path.join(RESULTS, "latest.json"), `${JSON.stringify(json, (_k, v: unknown) => (typeof v === "number" ? round(v, 3) : v), 2)}\n`);
+  log(`raw numbers: ${path.relative(process.cwd(), path.join(RESULTS, "latest.json"))}; wall time ${wallSeconds.toFixed(0)} s`);
+}
+
+await main();
+// Sockets of SDK clients and autocannon may keep the loop alive a little; every server is stopped, so leave now.
+process.exit(0);
