@@ -76,14 +76,28 @@ function nodeRequest(url: string, opts: { method?: string; headers?: Record<stri
   });
 }
 
-/** Writes raw bytes on a fresh TCP connection and returns everything the server sent until it closed (or `waitMs` passed). */
-function rawExchange(url: string, data: string | Buffer, waitMs = 3000): Promise<string> {
+/** Whether `out` holds one whole HTTP response (head, and a body of its Content-Length). */
+function wholeResponse(out: string): boolean {
+  const end = out.indexOf("\r\n\r\n");
+  if (end === -1) return false;
+  const length = /\r\ncontent-length: *(\d+)/i.exec(out.slice(0, end));
+  return length !== null && Buffer.byteLength(out.slice(end + 4), "latin1") >= Number(length[1]);
+}
+
+/**
+ * Writes raw bytes on a fresh TCP connection and returns what the server sent: everything until it
+ * closed the connection, or the first whole response when `firstResponse` (for a server that keeps it open).
+ */
+function rawExchange(url: string, data: string | Buffer, opts: { firstResponse?: boolean; waitMs?: number } = {}): Promise<string> {
   const u = new URL(url);
   return new Promise((resolve) => {
     const socket = net.connect(Number(u.port), u.hostname, () => socket.write(data));
     let out = "";
-    const timer = setTimeout(() => socket.destroy(), waitMs);
-    socket.on("data", (d: Buffer) => (out += d.toString("latin1")));
+    const timer = setTimeout(() => socket.destroy(), opts.waitMs ?? 3000);
+    socket.on("data", (d: Buffer) => {
+      out += d.toString("latin1");
+      if (opts.firstResponse === true && wholeResponse(out)) socket.destroy();
+    });
     socket.on("close", () => {
       clearTimeout(timer);
       resolve(out);
@@ -357,13 +371,42 @@ describe("edge: body size (413, limit 2048 bytes)", () => {
     const out = await rawExchange(
       small.url,
       `POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\ncontent-type: application/json\r\naccept: application/json\r\ncontent-length: 1000000000\r\n\r\n{"jsonrpc":`,
-      1500,
+      { firstResponse: true },
     );
     expect(out).toMatch(/^HTTP\/1\.1 413 /);
     const body = out.slice(out.indexOf("\r\n\r\n") + 4);
     expect(JSON.parse(body)).toEqual({ jsonrpc: "2.0", id: null, error: { code: -32600, message: "Request body too large" } });
     expect(small.audit().slice(before).map((r) => [r.type, r.details["code"]])).toEqual([["network.refused", "body_too_large"]]);
     expect(await served(small)).toEqual(callsBefore);
+    await expectServing(small);
+  });
+
+  // After a 413 the rest of the body is of no use: reading it (up to the length the client declared, or an endless chunked
+  // stream until the request timeout) spends the gateway's bandwidth for the client. RFC 9110 §15.5.14 lets the server close.
+  it("closes the connection after a 413 instead of reading the rest of the body", async () => {
+    const port = portOf(small);
+    const result = await new Promise<{ head: string; closedByServer: boolean }>((resolve) => {
+      const socket = net.connect(Number(port), "127.0.0.1");
+      let out = "";
+      let closedByServer = false;
+      socket.on("data", (d: Buffer) => (out += d.toString("latin1")));
+      socket.on("close", () => (closedByServer = true));
+      socket.on("error", () => undefined);
+      socket.write(`POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\ncontent-type: application/json\r\naccept: application/json\r\ncontent-length: 1000000000\r\n\r\n`);
+      const chunk = Buffer.alloc(64 * 1024, 0x61);
+      const pump = setInterval(() => {
+        if (!socket.destroyed) socket.write(chunk);
+      }, 1);
+      setTimeout(() => {
+        clearInterval(pump);
+        const state = { head: out.split("\r\n\r\n")[0] ?? "", closedByServer };
+        socket.destroy();
+        resolve(state);
+      }, 1000);
+    });
+    expect(result.head).toMatch(/^HTTP\/1\.1 413 /);
+    expect(result.head.toLowerCase()).toContain("connection: close");
+    expect(result.closedByServer, "the gateway hung up while the client was still sending").toBe(true);
     await expectServing(small);
   });
 
@@ -431,7 +474,7 @@ describe("edge: JSON and JSON-RPC shape (400)", () => {
   });
 
   it("refuses JSON that is not one JSON-RPC message with -32600 and id null", async () => {
-    for (const body of ["[]", "123", '"str"', "null", "true", "{}", "[1]", "[[]]", '{"id":1,"method":"tools/list"}', '{"jsonrpc":"1.0","method":"tools/list"}', '{"jsonrpc":2,"method":"tools/list"}'])
+    for (const body of ["[]", "123", '"str"', "null", "true", "{}", "[1]", "[[]]", '{"method":"tools/list"}', '{"jsonrpc":"1.0","method":"tools/list"}', '{"jsonrpc":2,"method":"tools/list"}'])
       await refused(gw, () => post(gw.url, body, ECHO_HEADERS), invalid());
   });
 
@@ -451,7 +494,7 @@ describe("edge: JSON and JSON-RPC shape (400)", () => {
 
   // SPEC §3: "id: null where none could be read" — here the id is well-formed and readable, only another member is wrong,
   // and a client can only match the error to its request by that id.
-  it("refuses a message with bad params, method or jsonrpc, echoing the id it could read", async () => {
+  it("refuses a message with bad params, method, result or error, echoing the id it could read", async () => {
     const bad: Record<string, unknown>[] = [
       { params: [] },
       { params: "x" },
@@ -783,9 +826,15 @@ describe("2026-07-28: headers against the body", () => {
   });
 
   // The method table is a plain object: a lookup by a client-chosen key must not find Object.prototype's members.
-  it("answers Object.prototype member names as methods with 404 (-32601), not 500", async () => {
-    for (const method of ["constructor", "__proto__", "toString", "hasOwnProperty", "valueOf", "__defineGetter__"]) {
+  it("answers Object.prototype member names as methods with -32601, not 500", async () => {
+    const names = ["constructor", "__proto__", "toString", "hasOwnProperty", "valueOf", "__defineGetter__"];
+    for (const method of names) {
       await refused(gw, () => post(gw.url, modernBody("proto", method), modernHeaders(method)), { status: 404, code: -32601, message: "Method not found", id: "proto", type: "rpc.refused" });
+    }
+    // Session era: the same refusal inside a 200, as SDK servers answer.
+    const sid = await openSession(gw, "2025-11-25");
+    for (const method of names) {
+      await refused(gw, () => post(gw.url, legacyCall("proto", method), sessionHeaders(sid, "2025-11-25")), { status: 200, code: -32601, message: "Method not found", id: "proto", type: "rpc.refused" });
     }
   });
 
@@ -821,6 +870,12 @@ describe("2026-07-28: headers against the body", () => {
     ]) {
       await refused(gw, () => post(gw.url, echoBody("b2"), { ...ECHO_HEADERS, "mcp-name": name }), mismatch("b2"));
     }
+  });
+
+  // An intermediary that decodes the header correctly sees "\uFEFFfixture.echo"; the gateway must not see "fixture.echo"
+  // in the same header, or the check that headers and body agree is a check of two different things.
+  it("refuses an Mcp-Name whose base64 form starts with U+FEFF for a body name without it", async () => {
+    await refused(gw, () => post(gw.url, echoBody("bom"), { ...ECHO_HEADERS, "mcp-name": `=?base64?${Buffer.from("\uFEFFfixture.echo", "utf8").toString("base64")}?=` }), mismatch("bom"));
   });
 
   it("refuses a batch (-32600)", async () => {

@@ -5,12 +5,12 @@ import type { Exchange } from "../pipeline/exchange.ts";
 import { CallCancelled, UpstreamRpcError } from "../upstream/index.ts";
 import type { Actor, AuditEvent, AuditLog } from "./index.ts";
 
-/** Methods whose every call is recorded, and the event type each is recorded under (SPEC §4). */
-const CALL_EVENTS: Record<string, string> = {
-  "tools/call": "tool.call",
-  "resources/read": "resource.read",
-  "prompts/get": "prompt.get",
-};
+/** Methods whose every call is recorded, and the event type each is recorded under (SPEC §4); a Map, as the key is client input. */
+const CALL_EVENTS = new Map([
+  ["tools/call", "tool.call"],
+  ["resources/read", "resource.read"],
+  ["prompts/get", "prompt.get"],
+]);
 
 /**
  * A session id is a bearer handle: the log keeps a short digest that correlates records of one
@@ -47,14 +47,14 @@ export function auditStage(log: AuditLog): AuditStage {
   });
   return {
     completed(ex, result) {
-      const type = CALL_EVENTS[ex.message.method];
+      const type = CALL_EVENTS.get(ex.message.method);
       if (type === undefined) return;
       const event = base(ex, type);
       if (result?.["isError"] === true) event.outcome = "failure";
       log.record(event);
     },
     failed(ex, error) {
-      const callType = CALL_EVENTS[ex.message.method];
+      const callType = CALL_EVENTS.get(ex.message.method);
       if (error instanceof Refusal) {
         log.record({ ...base(ex, error.auditType), outcome: error.auditType === "authz.denied" ? "denied" : "failure", severity: "warning", reason: error.reason });
       } else if (error instanceof UpstreamRpcError) {

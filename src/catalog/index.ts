@@ -58,7 +58,7 @@ export class Catalog extends EventEmitter<CatalogEvents> {
     for (const upstream of upstreams) {
       upstream.on("ready", () => this.track(this.refresh(upstream, KINDS)));
       upstream.on("notification", (n) => {
-        const kind = CHANGE_NOTIFICATIONS[n.method];
+        const kind = CHANGE_NOTIFICATIONS.get(n.method);
         if (kind !== undefined) this.track(this.refresh(upstream, kind === "resources" ? ["resources", "resourceTemplates"] : [kind]));
       });
     }
@@ -194,9 +194,9 @@ export class Catalog extends EventEmitter<CatalogEvents> {
   }
 }
 
-/** Upstream notifications that mean a list must be read again. */
-const CHANGE_NOTIFICATIONS: Record<string, ListKind> = {
-  "notifications/tools/list_changed": "tools",
-  "notifications/prompts/list_changed": "prompts",
-  "notifications/resources/list_changed": "resources",
-};
+/** Upstream notifications that mean a list must be read again (a Map: upstream input is never an object key). */
+const CHANGE_NOTIFICATIONS = new Map<string, ListKind>([
+  ["notifications/tools/list_changed", "tools"],
+  ["notifications/prompts/list_changed", "prompts"],
+  ["notifications/resources/list_changed", "resources"],
+]);

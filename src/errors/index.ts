@@ -59,13 +59,16 @@ export class Refusal extends BastionError {
   readonly rpc: number;
   readonly data: Record<string, unknown> | undefined;
   readonly reason: string;
-  constructor(code: RefusalCode, opts: { message?: string; reason?: string; data?: Record<string, unknown>; http?: number; rpc?: number } = {}) {
+  /** The request id, when the refused message had a readable one (answers echo it). */
+  readonly requestId: string | number | undefined;
+  constructor(code: RefusalCode, opts: { message?: string; reason?: string; data?: Record<string, unknown>; http?: number; rpc?: number; requestId?: string | number } = {}) {
     const entry = REFUSALS[code];
     super(code, opts.message ?? entry.message);
     this.http = opts.http ?? entry.http;
     this.rpc = opts.rpc ?? entry.rpc;
     this.data = opts.data;
     this.reason = opts.reason ?? code;
+    this.requestId = opts.requestId;
   }
 
   /** The audit event type this refusal is recorded under. */

@@ -34,13 +34,13 @@ const MAX_INPUT_ROUNDS = 16;
 const BOTH: readonly Era[] = ["modern", "legacy"];
 const LEGACY: readonly Era[] = ["legacy"];
 
-/** Every method the gateway serves, by name (the guard stage checks the era, forward runs the handler). */
-export type MethodTable = Record<string, MethodSpec>;
+/** Every method the gateway serves, by name (the guard stage checks the era, forward runs the handler); a Map, as the key is client input. */
+export type MethodTable = ReadonlyMap<string, MethodSpec>;
 
 export function createMethodTable(deps: ForwardDeps): MethodTable {
   const { catalog } = deps;
   const list = (kind: ListKind, field: string): MethodSpec => ({ eras: BOTH, handler: () => Promise.resolve({ [field]: catalog.list(kind) }) });
-  return {
+  const methods: Record<string, MethodSpec> = {
     ...deps.lifecycle,
     "tools/list": list("tools", "tools"),
     "prompts/list": list("prompts", "prompts"),
@@ -120,6 +120,7 @@ export function createMethodTable(deps: ForwardDeps): MethodTable {
       },
     },
   };
+  return new Map(Object.entries(methods));
 }
 
 /** The forward stage: looks the method up and runs it; notifications are taken here too. */
@@ -131,7 +132,7 @@ export function createForward(table: MethodTable): Forward {
       return undefined;
     }
     // The guard stage already refused methods missing from this era; this lookup cannot fail after it.
-    const spec = table[message.method];
+    const spec = table.get(message.method);
     if (spec === undefined) throw new Refusal("method_not_found", { reason: `no method ${clip(message.method)}` });
     return spec.handler(ex);
   };
@@ -164,8 +165,12 @@ function resourceOwner(catalog: Catalog, ex: Exchange, uri: string): Upstream {
   return owner;
 }
 
-/** Server→client methods and the client capability each needs. */
-const NEEDS_CAPABILITY: Record<string, string> = { "sampling/createMessage": "sampling", "elicitation/create": "elicitation", "roots/list": "roots" };
+/** Server→client methods and the client capability each needs (a Map: the key is upstream input). */
+const NEEDS_CAPABILITY = new Map([
+  ["sampling/createMessage", "sampling"],
+  ["elicitation/create", "elicitation"],
+  ["roots/list", "roots"],
+]);
 
 /** Asks the client (session era, on its request's stream) what an upstream wants to know. */
 function askClient(ex: Exchange, request: ServerRequest): Promise<Record<string, unknown>> {
@@ -263,7 +268,7 @@ function askParked(ex: Exchange, parked: ParkedCall, request: ServerRequest): Pr
 
 /** The refusal for a server→client request the caller's declared capabilities do not cover, if it is one. */
 function missingCapability(ex: Exchange, request: ServerRequest): Refusal | undefined {
-  const capability = NEEDS_CAPABILITY[request.method];
+  const capability = NEEDS_CAPABILITY.get(request.method);
   if (capability !== undefined && ex.caller.capabilities[capability] !== undefined) return undefined;
   return new Refusal("capability_missing", {
     message: `Client does not support ${request.method}`,

@@ -59,9 +59,14 @@ export interface Acceptance {
   sse: boolean;
 }
 
-/** Parses Accept (media ranges, not substrings); a client that accepts neither JSON nor SSE gets 406. */
+/** Parses Accept (media ranges, not substrings; `q=0` means "not this"); a client that accepts neither JSON nor SSE gets 406. */
 export function acceptance(headers: IncomingHttpHeaders): Acceptance {
-  const ranges = (headers.accept ?? "*/*").split(",").map((r) => r.split(";")[0]?.trim().toLowerCase() ?? "");
+  const ranges: string[] = [];
+  for (const part of (headers.accept ?? "*/*").split(",")) {
+    const [range = "", ...params] = part.split(";").map((p) => p.trim().toLowerCase());
+    const q = params.find((p) => p.startsWith("q="));
+    if (q === undefined || Number(q.slice(2)) > 0) ranges.push(range);
+  }
   const any = ranges.includes("*/*");
   const result = {
     json: any || ranges.includes("application/json") || ranges.includes("application/*"),
@@ -84,8 +89,9 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
     req.on("data", (chunk: Buffer) => {
       size += chunk.length;
       if (size > limit) {
+        // Stop reading: the answer closes the connection rather than drain what the client still sends.
         req.removeAllListeners("data");
-        req.resume();
+        req.pause();
         reject(new Refusal("body_too_large", { reason: `body over ${limit} bytes` }));
         return;
       }
@@ -115,7 +121,7 @@ export function guardStage(methods: MethodTable): Stage {
   return (ex) => {
     const m = ex.message;
     if (!("id" in m)) return;
-    const spec = methods[m.method];
+    const spec = methods.get(m.method);
     if (spec === undefined || !spec.eras.includes(ex.caller.era)) throw new Refusal("method_not_found", { reason: `no method ${m.method.slice(0, 128)} in the ${ex.caller.era} era` });
   };
 }

@@ -1,7 +1,8 @@
 // The HTTP server: the edge checks every route shares (Host, Origin), then /mcp, /healthz and /readyz.
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
+import type { Socket } from "node:net";
 import type { AuditStage } from "../audit/stage.ts";
-import type { Refusal } from "../errors/index.ts";
+import { Refusal } from "../errors/index.ts";
 import { errorResponse } from "../jsonrpc/index.ts";
 import { checkHost, checkOrigin } from "../guard/index.ts";
 import { sendJson } from "../protocol/stream.ts";
@@ -30,13 +31,15 @@ export function createHttpServer(deps: HttpDeps): http.Server {
     const ip = req.socket.remoteAddress ?? "unknown";
     for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.setHeader(k, v);
     try {
+      // RFC 9112 §3.2: two Host lines are a malformed request; Node would silently keep the first.
+      if (hostLines(req.rawHeaders) > 1) throw new Refusal("invalid_message", { http: 400, message: "Bad Request: more than one Host header", reason: "duplicate Host header" });
       const hosts = deps.allowedHosts();
       checkHost(req.headers, hosts);
       checkOrigin(req.headers, allowedOrigins, hosts !== undefined);
     } catch (err) {
       const refusal = err as Refusal;
       deps.audit.refusedAtEdge(refusal, { user: null, ip, session: null, via: "http" }, null);
-      sendJson(res, refusal.http, errorResponse(null, refusal.toRpcError()));
+      sendJson(res, refusal.http, errorResponse(null, refusal.toRpcError()), { connection: "close" });
       req.resume();
       return;
     }
@@ -54,12 +57,20 @@ export function createHttpServer(deps: HttpDeps): http.Server {
     }
     sendJson(res, 404, { error: "not found" });
   });
-  // A client that sends a malformed request line or headers gets a plain 400 and the connection closes.
-  server.on("clientError", (_err, socket) => {
+  // A client that sends a malformed request line or headers gets a plain 400, an audit record, and the connection closes.
+  server.on("clientError", (err: NodeJS.ErrnoException, socket) => {
+    const refusal = new Refusal("invalid_message", { http: 400, reason: `malformed HTTP request (${err.code ?? "parse error"})` });
+    deps.audit.refusedAtEdge(refusal, { user: null, ip: (socket as Socket).remoteAddress ?? "unknown", session: null, via: "http" }, null);
     if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n");
     else socket.destroy();
   });
   return server;
+}
+
+function hostLines(raw: readonly string[]): number {
+  let n = 0;
+  for (let i = 0; i < raw.length; i += 2) if (raw[i]?.toLowerCase() === "host") n++;
+  return n;
 }
 
 function pathOf(url: string | undefined): string {

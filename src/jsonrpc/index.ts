@@ -76,8 +76,18 @@ const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v ===
 const isValidId = (id: unknown): id is Id =>
   (typeof id === "string" && id.length <= MAX_ID_LENGTH) || (typeof id === "number" && Number.isFinite(id));
 
-/** Checks that `value` is one JSON-RPC 2.0 request, notification or response as MCP allows, and types it. */
+/** Checks that `value` is one JSON-RPC 2.0 request, notification or response as MCP allows, and types it; a refusal carries the id when one was readable. */
 export function toMessage(value: unknown): RpcMessage {
+  try {
+    return checkMessage(value);
+  } catch (err) {
+    const id = isPlainObject(value) ? value["id"] : undefined;
+    if (err instanceof Refusal && isValidId(id)) throw new Refusal(err.code, { message: err.message, reason: err.reason, requestId: id });
+    throw err;
+  }
+}
+
+function checkMessage(value: unknown): RpcMessage {
   if (!isPlainObject(value) || value["jsonrpc"] !== "2.0") throw new Refusal("invalid_message", { reason: "not a JSON-RPC 2.0 object" });
   const method = value["method"];
   if (method !== undefined) {
@@ -135,6 +145,9 @@ export interface SseEvent {
 export class SseParser {
   private buffer = "";
   private data: string[] = [];
+  private dataBytes = 0;
+  /** The last chunk ended with CR: an LF starting the next one belongs to that line end. */
+  private skipLf = false;
   private event = "";
   private id: string | undefined;
   private retry: number | undefined;
@@ -147,18 +160,29 @@ export class SseParser {
   ) {}
 
   push(chunk: string): void {
+    if (this.skipLf && chunk.startsWith("\n")) chunk = chunk.slice(1);
+    this.skipLf = false;
     this.buffer += chunk;
-    if (this.buffer.length > this.maxEventBytes) throw new Error("SSE event exceeds the size limit");
     let start = 0;
     for (;;) {
-      const nl = this.buffer.indexOf("\n", start);
-      if (nl === -1) break;
-      let line = this.buffer.slice(start, nl);
-      if (line.endsWith("\r")) line = line.slice(0, -1);
-      start = nl + 1;
-      this.line(line);
+      // A line ends at CRLF, LF or a lone CR; a CR ending the chunk may have its LF in the next one.
+      const lf = this.buffer.indexOf("\n", start);
+      const cr = this.buffer.indexOf("\r", start);
+      let end: number;
+      let next: number;
+      if (cr !== -1 && (lf === -1 || cr < lf)) {
+        end = cr;
+        if (cr === this.buffer.length - 1) this.skipLf = true;
+        next = this.buffer[cr + 1] === "\n" ? cr + 2 : cr + 1;
+      } else if (lf !== -1) {
+        end = lf;
+        next = lf + 1;
+      } else break;
+      this.line(this.buffer.slice(start, end));
+      start = next;
     }
     this.buffer = this.buffer.slice(start);
+    if (this.buffer.length + this.dataBytes > this.maxEventBytes) throw new Error("SSE event exceeds the size limit");
   }
 
   private line(line: string): void {
@@ -168,6 +192,7 @@ export class SseParser {
         this.onEvent({ event: this.event || "message", data: this.data.join("\n"), id: this.id, retry: this.retry });
       }
       this.data = [];
+      this.dataBytes = 0;
       this.event = "";
       this.id = undefined;
       this.retry = undefined;
@@ -178,7 +203,11 @@ export class SseParser {
     const field = colon === -1 ? line : line.slice(0, colon);
     let value = colon === -1 ? "" : line.slice(colon + 1);
     if (value.startsWith(" ")) value = value.slice(1);
-    if (field === "data") this.data.push(value);
+    if (field === "data") {
+      this.data.push(value);
+      this.dataBytes += value.length + 1;
+      if (this.dataBytes > this.maxEventBytes) throw new Error("SSE event exceeds the size limit");
+    }
     else if (field === "event") this.event = value;
     else if (field === "id" && !value.includes("\0")) this.id = value;
     else if (field === "retry" && /^\d+$/.test(value)) this.retry = Number(value);

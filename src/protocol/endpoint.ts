@@ -75,7 +75,12 @@ function statusFor(refusal: Refusal, era: Era): number {
 }
 
 /** 2026-07-28 gives some JSON-RPC errors their own HTTP status, whoever raised them (the gateway or an upstream). */
-const MODERN_ERROR_STATUS: Record<number, number> = { [-32601]: 404, [-32020]: 400, [-32021]: 400, [-32022]: 400 };
+const MODERN_ERROR_STATUS = new Map([
+  [-32601, 404],
+  [-32020, 400],
+  [-32021, 400],
+  [-32022, 400],
+]);
 
 export function createMcpEndpoint(deps: EndpointDeps): (req: IncomingMessage, res: ServerResponse, ip: string) => Promise<void> {
   const { limits, pipeline, sessions, hub, audit, log } = deps;
@@ -91,13 +96,20 @@ export function createMcpEndpoint(deps: EndpointDeps): (req: IncomingMessage, re
   /** Answers a refusal that happened before (or outside) the pipeline, and audits it. */
   const refuseAtEdge = (res: ServerResponse, ip: string, headers: IncomingHttpHeaders, refusal: Refusal, id: Id | null): void => {
     audit.refusedAtEdge(refusal, edgeActor(ip, headers), null);
-    sendJson(res, refusal.http, errorResponse(id, refusal.toRpcError()), refusal.code === "method_not_allowed" ? { allow: "POST, GET, DELETE" } : {});
+    const extra: Record<string, string> = refusal.code === "method_not_allowed" ? { allow: "POST, GET, DELETE" } : {};
+    // The rest of an oversized body is not worth reading: close the connection instead of draining it.
+    if (refusal.code === "body_too_large") {
+      extra["connection"] = "close";
+      const socket = res.socket;
+      res.once("finish", () => socket?.end());
+    }
+    sendJson(res, refusal.http, errorResponse(id, refusal.toRpcError()), extra);
   };
 
   /** Writes the answer for an exchange that failed in the pipeline (already audited there). */
   const answerError = (reply: Reply, id: Id, err: unknown, era: Era): void => {
     if (err instanceof Refusal) return reply.finish(errorResponse(id, err.toRpcError()), statusFor(err, era));
-    if (err instanceof UpstreamRpcError) return reply.finish(errorResponse(id, err.error), era === "modern" ? (MODERN_ERROR_STATUS[err.error.code] ?? 200) : 200);
+    if (err instanceof UpstreamRpcError) return reply.finish(errorResponse(id, err.error), era === "modern" ? (MODERN_ERROR_STATUS.get(err.error.code) ?? 200) : 200);
     if (err instanceof CallCancelled) return reply.finish(errorResponse(id, { code: -32800, message: "Request cancelled" }));
     log.error(`internal error answering a request: ${(err as Error).stack ?? String(err)}`);
     reply.finish(errorResponse(id, { code: -32603, message: "Internal error" }), 500);
@@ -341,7 +353,7 @@ export function createMcpEndpoint(deps: EndpointDeps): (req: IncomingMessage, re
       if (req.method === "DELETE") return await del(req, res, ip);
       throw new Refusal("method_not_allowed", { reason: `HTTP ${String(req.method).slice(0, 16)}` });
     } catch (err) {
-      if (err instanceof Refusal) return refuseAtEdge(res, ip, req.headers, err, id);
+      if (err instanceof Refusal) return refuseAtEdge(res, ip, req.headers, err, id ?? err.requestId ?? null);
       log.error(`internal error on /mcp: ${(err as Error).stack ?? String(err)}`);
       if (!res.headersSent) sendJson(res, 500, errorResponse(null, { code: -32603, message: "Internal error" }));
       else res.end();

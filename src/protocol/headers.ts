@@ -5,7 +5,8 @@ import type { RpcMessage } from "../jsonrpc/index.ts";
 const PREFIX = "=?base64?";
 const SUFFIX = "?=";
 const CANONICAL_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
-const utf8 = new TextDecoder("utf-8", { fatal: true });
+// ignoreBOM: a leading U+FEFF is part of the value; stripping it would let header and body differ unseen.
+const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 /** A header value for `value`: plain when it is visible ASCII without edge spaces, else the `=?base64?…?=` form. */
 export function encodeHeaderValue(value: string): string {
@@ -18,8 +19,11 @@ export function decodeHeaderValue(header: string): string | undefined {
   if (!(header.startsWith(PREFIX) && header.endsWith(SUFFIX) && header.length >= PREFIX.length + SUFFIX.length)) return header;
   const b64 = header.slice(PREFIX.length, -SUFFIX.length);
   if (!CANONICAL_BASE64.test(b64)) return undefined;
+  const bytes = Buffer.from(b64, "base64");
+  // Non-zero padding bits ("YR==") decode too; only the one canonical spelling of the bytes is accepted.
+  if (bytes.toString("base64") !== b64) return undefined;
   try {
-    return utf8.decode(Buffer.from(b64, "base64"));
+    return utf8.decode(bytes);
   } catch {
     return undefined;
   }

@@ -22,12 +22,21 @@ export function mirrorsOf(inputSchema: unknown): Mirror[] {
   return out;
 }
 
-/** How an argument value is written in its header: strings as they are, booleans lower case, integers in decimal. */
+/** How an argument value is written in its header: strings as they are, booleans lower case, numbers in decimal. */
 function render(value: unknown): string | undefined {
   if (typeof value === "string") return value;
   if (typeof value === "boolean") return value ? "true" : "false";
-  if (typeof value === "number" && Number.isSafeInteger(value)) return String(value);
+  // Integers only within the safe range (SEP-2243): a larger one would already be rounded in the JSON.
+  if (typeof value === "number" && Number.isFinite(value) && (!Number.isInteger(value) || Number.isSafeInteger(value))) return String(value);
   return undefined;
+}
+
+const DECIMAL = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
+
+/** Whether a header's decoded text carries `value`: numbers compare as numbers (SEP-2243), the rest as text. */
+function carries(text: string, value: unknown): boolean {
+  if (typeof value === "number") return DECIMAL.test(text) && Number(text) === value;
+  return render(value) === text;
 }
 
 /** The `Mcp-Param-*` headers a request carrying `args` to a tool with `mirrors` must send. */
@@ -53,8 +62,13 @@ export function assertParamHeaders(headers: Record<string, string | string[] | u
       if (raw !== undefined) throw new Refusal("header_mismatch", { reason: `Mcp-Param-${m.header} sent without the argument` });
       continue;
     }
-    const expected = render(value);
+    if (render(value) === undefined) {
+      // Objects, arrays and unsafe integers are never mirrored: a header claiming to carry one is a mismatch.
+      if (raw !== undefined) throw new Refusal("header_mismatch", { reason: `Mcp-Param-${m.header} differs from the argument` });
+      continue;
+    }
     if (raw === undefined) throw new Refusal("header_mismatch", { reason: `Mcp-Param-${m.header} missing` });
-    if (expected === undefined || decodeHeaderValue(raw.trim()) !== expected) throw new Refusal("header_mismatch", { reason: `Mcp-Param-${m.header} differs from the argument` });
+    const text = decodeHeaderValue(raw.trim());
+    if (text === undefined || !carries(text, value)) throw new Refusal("header_mismatch", { reason: `Mcp-Param-${m.header} differs from the argument` });
   }
 }

@@ -158,8 +158,14 @@ export class Peer {
     const call = typeof message.id === "number" ? this.pending.get(message.id) : undefined;
     if (call === undefined) return; // late answer to a cancelled or timed-out call
     this.settle(call);
-    if (message.error !== undefined) call.reject(new UpstreamRpcError(message.error));
-    else call.resolve(message.result ?? {});
+    // Upstream answers are checked for shape like client messages: a malformed one is an error, never a crash later.
+    const error: unknown = message.error;
+    const result: unknown = message.result;
+    if (error !== undefined) {
+      const ok = typeof error === "object" && error !== null && typeof (error as RpcErrorObject).code === "number" && typeof (error as RpcErrorObject).message === "string";
+      call.reject(new UpstreamRpcError(ok ? (error as RpcErrorObject) : { code: -32603, message: "upstream sent a malformed error" }));
+    } else if (typeof result === "object" && result !== null && !Array.isArray(result)) call.resolve(result as Record<string, unknown>);
+    else call.reject(new UpstreamRpcError({ code: -32603, message: "upstream sent a malformed result" }));
   }
 
   private onServerRequest(message: RpcRequest, carrier: PendingCall | undefined): void {
