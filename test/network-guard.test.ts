@@ -701,7 +701,7 @@ describe("session era (2025-11-25 / 2025-06-18 / 2025-03-26)", () => {
 
   it("refuses a wrong MCP-Protocol-Version inside a session (400)", async () => {
     const sid = await openSession(gw, "2025-11-25");
-    for (const version of ["2025-06-18", "2025-03-26", "2026-07-28", "garbage", "2025-11-25, 2025-11-25"]) {
+    for (const version of ["2025-06-18", "2025-03-26", "garbage", "2025-11-25, 2025-11-25"]) {
       await refused(gw, () => post(gw.url, legacyCall(11, "tools/call", echoArgs("hi")), sessionHeaders(sid, version)), {
         status: 400,
         code: -32022,
@@ -711,6 +711,18 @@ describe("session era (2025-11-25 / 2025-06-18 / 2025-03-26)", () => {
         refusal: "unsupported_protocol_version",
       });
     }
+  });
+
+  it("treats a 2026-07-28 request as one even with a stray session id (2026-07-28 has no sessions): its _meta is checked", async () => {
+    const sid = await openSession(gw, "2025-11-25");
+    await refused(gw, () => post(gw.url, legacyCall(12, "tools/call", echoArgs("hi")), sessionHeaders(sid, "2026-07-28")), {
+      status: 400,
+      code: -32602,
+      message: "Invalid params: _meta must carry protocolVersion and clientCapabilities",
+      id: 12,
+      type: "rpc.refused",
+      refusal: "invalid_params",
+    });
   });
 
   it("refuses initialize inside a session (400)", async () => {

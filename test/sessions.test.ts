@@ -3,7 +3,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { LoggingMessageNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { fixtureStdio, startTestGateway, until, type TestGateway } from "./helpers/harness.ts";
+import { fixtureStdio, startTestGateway, until, upstreamToolCalls, type TestGateway } from "./helpers/harness.ts";
 
 let gw: TestGateway;
 
@@ -171,6 +171,23 @@ describe("DELETE", () => {
     expect(again.status).toBe(404);
   });
 
+  it("cancels the session's calls in flight, upstream too", async () => {
+    const cancelled = async (): Promise<number> => (await upstreamToolCalls(gw.url, "fixture.stats"))["sleep:cancelled"] ?? 0;
+    const before = await cancelled();
+    const sid = await openSession();
+    const res = await fetch(gw.url, {
+      method: "POST",
+      headers: headers(sid),
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "fixture.sleep", arguments: { ms: 10_000 }, _meta: { progressToken: "d" } } }),
+    });
+    const stream = new Sse(res);
+    await stream.waitFor(isProgress("d"), "the sleep to start");
+    const del = await fetch(gw.url, { method: "DELETE", headers: headers(sid) });
+    expect(del.status).toBe(200);
+    await until(async () => (await cancelled()) > before, 5000, "the fixture to count a cancelled sleep");
+    await until(() => stream.ended, 5000, "the call's stream to end");
+  });
+
   it("closes the session's open GET stream", async () => {
     const sid = await openSession();
     const get = await fetch(gw.url, { method: "GET", headers: headers(sid, { accept: "text/event-stream" }) });
@@ -297,5 +314,44 @@ describe("standalone GET stream", () => {
     await back.text();
     await stream.waitFor((e) => e.message["method"] === "notifications/tools/list_changed" && e !== changed, "the second list_changed");
     await fetch(gw.url, { method: "DELETE", headers: headers(sid) });
+  });
+});
+
+describe("session limits", () => {
+  let small: TestGateway;
+  beforeAll(async () => {
+    small = await startTestGateway({ server: { limits: { maxSessions: 2 } }, upstreams: {} });
+  });
+  afterAll(async () => {
+    await small.close();
+  });
+
+  const init = async (): Promise<string> => {
+    const res = await fetch(small.url, {
+      method: "POST",
+      headers: headers(),
+      body: JSON.stringify({ jsonrpc: "2.0", id: 0, method: "initialize", params: { protocolVersion: VERSION, capabilities: {}, clientInfo: { name: "raw", version: "1" } } }),
+    });
+    await res.text();
+    return res.headers.get("mcp-session-id") as string;
+  };
+  const status = async (sid: string): Promise<number> => {
+    const res = await fetch(small.url, { method: "POST", headers: headers(sid), body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "ping" }) });
+    await res.text();
+    return res.status;
+  };
+
+  it("at maxSessions, a new session evicts the least recently used one", async () => {
+    const a = await init();
+    await new Promise((r) => setTimeout(r, 5));
+    const b = await init();
+    await new Promise((r) => setTimeout(r, 5));
+    expect(await status(a)).toBe(200); // a is now more recent than b
+    await new Promise((r) => setTimeout(r, 5));
+    const c = await init();
+    expect(await status(b)).toBe(404);
+    expect(await status(a)).toBe(200);
+    expect(await status(c)).toBe(200);
+    expect(small.gateway.sessions.size).toBe(2);
   });
 });

@@ -36,7 +36,8 @@ export class ParkedCall {
   private outcome: ParkedOutcome | undefined;
   private readonly asks = new Map<string, Ask>();
   private nextKey = 1;
-  private wake: (() => void) | undefined;
+  /** Every round trip waiting on this call (a client may re-send one while another waits): all are woken. */
+  private readonly waiters = new Set<() => void>();
   private expiry: NodeJS.Timeout | undefined;
 
   constructor(
@@ -57,7 +58,7 @@ export class ParkedCall {
   ask(request: ServerRequest): Promise<Record<string, unknown>> {
     return new Promise((resolve, reject) => {
       this.asks.set(`input-${this.nextKey++}`, { request, resolve, reject });
-      this.wake?.();
+      this.wakeAll();
     });
   }
 
@@ -83,11 +84,16 @@ export class ParkedCall {
     if (this.expiry !== undefined) clearTimeout(this.expiry);
     const onAbort = (): void => this.abort.abort();
     signal.addEventListener("abort", onAbort, { once: true });
+    let waiter: (() => void) | undefined;
     try {
-      while (this.outcome === undefined && this.asks.size === 0) await new Promise<void>((r) => (this.wake = r));
+      while (this.outcome === undefined && this.asks.size === 0)
+        await new Promise<void>((r) => {
+          waiter = r;
+          this.waiters.add(r);
+        });
     } finally {
       signal.removeEventListener("abort", onAbort);
-      this.wake = undefined;
+      if (waiter !== undefined) this.waiters.delete(waiter);
     }
     if (this.outcome !== undefined) return this.outcome;
     this.expiry = setTimeout(() => this.expire(), this.ttlMs);
@@ -101,7 +107,13 @@ export class ParkedCall {
     this.outcome = outcome;
     for (const ask of this.asks.values()) ask.reject(new Error("the call ended"));
     this.asks.clear();
-    this.wake?.();
+    this.wakeAll();
+  }
+
+  private wakeAll(): void {
+    const waiting = [...this.waiters];
+    this.waiters.clear();
+    for (const w of waiting) w();
   }
 
   private expire(): void {
@@ -116,6 +128,11 @@ export class ParkedCall {
 export class Continuations {
   private readonly key = randomBytes(32);
   private readonly parked = new Map<string, ParkedCall>();
+  /**
+   * Pass-through tokens already redeemed, by IV (not by token text: base64url decoding ignores
+   * some trailing characters, so two spellings open the same token), until they would expire anyway.
+   */
+  private readonly spent = new Map<string, number>();
 
   constructor(private readonly ttlMs: number) {}
 
@@ -149,17 +166,28 @@ export class Continuations {
    * Redeems a token for the same principal, method and target it was issued for. Anything else —
    * forged, altered, expired, another caller's, another tool's — is the same refusal.
    */
-  open(token: unknown, principal: string, method: string, target: string): { pass: Extract<StatePayload, { k: "pass" }> } | { parked: ParkedCall } {
-    const payload = typeof token === "string" && token.length < 65536 ? this.decrypt(token) : undefined;
-    if (payload === undefined || payload.p !== principal || payload.m !== method || payload.t !== target || payload.e < Date.now())
+  open(token: unknown, principal: string, method: string, target: string): { pass: Extract<StatePayload, { k: "pass" }>; spend: () => void } | { parked: ParkedCall } {
+    const opened = typeof token === "string" && token.length < 65536 ? this.decrypt(token) : undefined;
+    const payload = opened?.payload;
+    if (opened === undefined || payload === undefined || payload.p !== principal || payload.m !== method || payload.t !== target || payload.e < Date.now())
       throw new Refusal("input_state_invalid", { reason: "requestState failed to open or belongs to another caller, method or target" });
-    if (payload.k === "pass") return { pass: payload };
+    if (payload.k === "pass") {
+      if (this.spent.has(opened.iv)) throw new Refusal("input_state_invalid", { reason: "requestState was already redeemed" });
+      return { pass: payload, spend: () => this.spend(opened.iv, payload.e) };
+    }
     const call = this.parked.get(payload.id);
     if (call === undefined) throw new Refusal("input_state_invalid", { reason: "the parked call has ended or expired" });
     return { parked: call };
   }
 
-  private decrypt(token: string): StatePayload | undefined {
+  /** A token is good for one round trip: once the upstream answered it, it opens no more. */
+  private spend(iv: string, expiry: number): void {
+    const now = Date.now();
+    if (this.spent.size > 10_000) for (const [k, e] of this.spent) if (e < now) this.spent.delete(k);
+    this.spent.set(iv, expiry);
+  }
+
+  private decrypt(token: string): { payload: StatePayload; iv: string } | undefined {
     const raw = Buffer.from(token, "base64url");
     if (raw.length < 12 + 16 + 2) return undefined;
     try {
@@ -168,7 +196,7 @@ export class Continuations {
       const plain = Buffer.concat([decipher.update(raw.subarray(12, raw.length - 16)), decipher.final()]);
       // The gateway's own sealed bytes, authenticated by GCM above: not client input.
       // eslint-disable-next-line no-restricted-properties
-      return JSON.parse(plain.toString("utf8")) as StatePayload;
+      return { payload: JSON.parse(plain.toString("utf8")) as StatePayload, iv: raw.subarray(0, 12).toString("hex") };
     } catch {
       return undefined;
     }

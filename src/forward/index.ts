@@ -3,7 +3,7 @@ import type { Catalog, ListKind } from "../catalog/index.ts";
 import { Refusal } from "../errors/index.ts";
 import type { Params, RpcNotification } from "../jsonrpc/index.ts";
 import type { Exchange, Forward } from "../pipeline/index.ts";
-import { isLogLevel, logPasses, type Era } from "../protocol/versions.ts";
+import { isLogLevel, logPasses, withoutReservedMeta, type Era } from "../protocol/versions.ts";
 import type { Hub, Listener } from "../protocol/hub.ts";
 import { CallCancelled, type CallerMeta, type ServerRequest, type Upstream } from "../upstream/index.ts";
 import { Continuations, type ParkedCall } from "./continuations.ts";
@@ -191,8 +191,14 @@ function relayNotification(ex: Exchange, n: RpcNotification): void {
   ex.channel.notify(n);
 }
 
+/**
+ * What a 2026-07-28 upstream learns of the caller. A session-era client that never set a level
+ * gets every log message (its era's default), so the upstream is asked for all of them; the
+ * gateway filters per client on the way back.
+ */
 function callerMeta(ex: Exchange): CallerMeta {
-  return { capabilities: ex.caller.capabilities, clientInfo: ex.caller.clientInfo, logLevel: ex.caller.logLevel };
+  const logLevel = ex.caller.logLevel ?? (ex.caller.era === "legacy" ? "debug" : undefined);
+  return { capabilities: ex.caller.capabilities, clientInfo: ex.caller.clientInfo, logLevel };
 }
 
 const isInputRequired = (r: Record<string, unknown>): boolean => r["resultType"] === "input_required";
@@ -211,6 +217,28 @@ function withoutRetryFields(params: Params | undefined): Params {
  *   2026-07-28 client ← session-era upstream: the call is parked and its questions returned as input-required results.
  */
 async function relay(deps: ForwardDeps, ex: Exchange, upstream: Upstream, method: string, params: Params | undefined): Promise<Record<string, unknown>> {
+  return ownResult(await bridge(deps, ex, upstream, method, params), ex.caller.era);
+}
+
+/**
+ * A result as the gateway's own: none of the upstream hop's reserved `_meta` (its serverInfo would
+ * reveal what stands behind the virtual server), and no `resultType` for a session-era caller.
+ */
+function ownResult(result: Record<string, unknown>, era: Era): Record<string, unknown> {
+  let out = result;
+  const meta = result["_meta"];
+  if (typeof meta === "object" && meta !== null && !Array.isArray(meta)) {
+    const own = withoutReservedMeta(meta as Record<string, unknown>);
+    if (own !== meta) out = { ...out, _meta: own };
+  }
+  if (era === "legacy" && "resultType" in out) {
+    const { resultType: _dropped, ...rest } = out;
+    out = rest;
+  }
+  return out;
+}
+
+async function bridge(deps: ForwardDeps, ex: Exchange, upstream: Upstream, method: string, params: Params | undefined): Promise<Record<string, unknown>> {
   ex.upstream = upstream.name;
   const target = ex.target ?? "";
   const principal = ex.principal?.id ?? "anonymous";
@@ -234,15 +262,18 @@ async function relay(deps: ForwardDeps, ex: Exchange, upstream: Upstream, method
   }
 
   const retry = params?.["requestState"];
+  let spend: (() => void) | undefined;
   if (retry !== undefined) {
     const state = deps.continuations.open(retry, principal, method, target);
     if ("parked" in state) return resumeParked(deps, ex, state.parked, params?.["inputResponses"], principal, method, target);
     if (state.pass.u !== upstream.name) throw new Refusal("input_state_invalid", { reason: "requestState was issued for another upstream" });
+    spend = state.spend;
     params = { ...withoutRetryFields(params), ...(params?.["inputResponses"] === undefined ? {} : { inputResponses: params["inputResponses"] }), ...(state.pass.s === undefined ? {} : { requestState: state.pass.s }) };
   }
 
   if (upstream.era === "modern") {
     const result = await upstream.call(method, params, { ...hooks, onRequest: undefined }, callerMeta(ex));
+    spend?.();
     if (!isInputRequired(result)) return result;
     const upstreamState = typeof result["requestState"] === "string" ? result["requestState"] : undefined;
     return { ...result, requestState: deps.continuations.seal({ k: "pass", u: upstream.name, s: upstreamState, p: principal, m: method, t: target }) };

@@ -58,12 +58,12 @@ describe("assertDepth", () => {
     const body = Buffer.alloc(1024 * 1024, "[");
     const started = performance.now();
     expectRefusal(() => assertDepth(body, 64), TOO_DEEP);
-    expect(performance.now() - started).toBeLessThan(200);
+    expect(performance.now() - started).toBeLessThan(1000);
     // Past the limit the scan stops: the cost of a hostile body does not grow with its length.
     const longer = Buffer.alloc(16 * 1024 * 1024, "[");
     const t2 = performance.now();
     expectRefusal(() => assertDepth(longer, 64), TOO_DEEP);
-    expect(performance.now() - t2).toBeLessThan(200);
+    expect(performance.now() - t2).toBeLessThan(1000);
   });
 });
 

@@ -54,14 +54,16 @@ const header = (headers: IncomingHttpHeaders, name: string): string | undefined 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
 /**
- * The era of a POST: a session id, `initialize` or a session-era version header mean the session
- * era; a 2026-07-28 version in the header or `_meta` means the stateless one. A client that says
- * nothing is a 2025-03-26 client, for whom the session rules apply.
+ * The era of a POST: a 2026-07-28 version header means the stateless one; otherwise a session id,
+ * `initialize` or a session-era version header mean the session era, and a 2026-07-28 version in
+ * `_meta` the stateless one. A client that says nothing is a 2025-03-26 client, for whom the
+ * session rules apply.
  */
 function eraOf(headers: IncomingHttpHeaders, first: RpcMessage | undefined): Era {
-  if (header(headers, "mcp-session-id") !== undefined) return "legacy";
   const version = header(headers, "mcp-protocol-version");
+  // 2026-07-28 has no sessions: a stray Mcp-Session-Id on such a request is ignored, as the spec says.
   if (version === MODERN_VERSION) return "modern";
+  if (header(headers, "mcp-session-id") !== undefined) return "legacy";
   if (first !== undefined && "method" in first && first.method === "initialize") return "legacy";
   if (version !== undefined) return (LEGACY_VERSIONS as readonly string[]).includes(version) ? "legacy" : "modern";
   const meta = first !== undefined && "method" in first ? first.params?.["_meta"] : undefined;
@@ -300,12 +302,14 @@ export function createMcpEndpoint(deps: EndpointDeps): (req: IncomingMessage, re
     const session = await ownedSession(req, ip);
     const lastEventId = header(req.headers, "last-event-id");
     if (lastEventId !== undefined) {
-      const stream = session.replay(lastEventId, res);
+      const stream = session.streamOf(lastEventId);
       if (stream === undefined) throw new Refusal("invalid_message", { message: "Bad Request: unknown Last-Event-ID", reason: "Last-Event-ID of no stream of this session" });
+      const standalone = session.isStandaloneStream(stream);
+      if (standalone) session.attachStandalone(res, stream); // refuses (409) before anything is written
+      session.replay(lastEventId, res);
       const live = session.replies.get(stream);
       if (live !== undefined) return live.reattach(res);
-      if (!session.isStandaloneStream(stream)) return void res.end();
-      session.attachStandalone(res, stream);
+      if (!standalone) return void res.end();
     } else {
       session.attachStandalone(res);
       openSse(res);

@@ -19,6 +19,19 @@ export const META_SUBSCRIPTION_ID = "io.modelcontextprotocol/subscriptionId";
 /** Prefix of the `_meta` keys the specification reserves; they describe one hop and are never forwarded as they came. */
 export const RESERVED_META_PREFIX = "io.modelcontextprotocol/";
 
+/**
+ * `_meta` without the keys the specification reserves (they describe one hop: the gateway speaks
+ * for itself on each side), or the same object when it has none — the common case costs nothing.
+ */
+export function withoutReservedMeta(meta: Record<string, unknown>): Record<string, unknown> {
+  let reserved = false;
+  for (const k in meta) if (k.startsWith(RESERVED_META_PREFIX)) reserved = true;
+  if (!reserved) return meta;
+  const own: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(meta)) if (!k.startsWith(RESERVED_META_PREFIX)) own[k] = v;
+  return own;
+}
+
 /** Whether a legacy revision allows JSON-RPC batches (only 2025-03-26 did). */
 export const allowsBatches = (version: string): boolean => version === "2025-03-26";
 

@@ -73,16 +73,22 @@ export class Session implements ResumableLog {
     return `${stream}-${seq}`;
   }
 
+  /** The stream an event id belongs to, or undefined when it is not one of this session's. */
+  streamOf(lastEventId: string): number | undefined {
+    const m = /^(\d{1,15})-(\d{1,15})$/.exec(lastEventId);
+    if (m === null) return undefined;
+    const stream = Number(m[1]);
+    return this.seqs.has(stream) ? stream : undefined;
+  }
+
   /**
    * Replays what followed `lastEventId` on its own stream (never another stream's events) onto `res`,
    * and returns that stream's number, or undefined when the id is not one of this session's.
    */
   replay(lastEventId: string, res: ServerResponse): number | undefined {
-    const m = /^(\d+)-(\d+)$/.exec(lastEventId);
-    if (m === null) return undefined;
-    const stream = Number(m[1]);
-    const after = Number(m[2]);
-    if (!this.seqs.has(stream)) return undefined;
+    const stream = this.streamOf(lastEventId);
+    if (stream === undefined) return undefined;
+    const after = Number(lastEventId.slice(lastEventId.indexOf("-") + 1));
     openSse(res);
     for (const e of this.events) if (e.stream === stream && e.seq > after) res.write(sseFrame(e.frame, `${e.stream}-${e.seq}`));
     return stream;

@@ -13,7 +13,7 @@ import {
   META_LOG_LEVEL,
   META_PROTOCOL_VERSION,
   MODERN_VERSION,
-  RESERVED_META_PREFIX,
+  withoutReservedMeta,
   type Era,
   type LogLevel,
 } from "../protocol/versions.ts";
@@ -155,10 +155,10 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
   }
 
   private adapt(params: Params | undefined, caller: CallerMeta | undefined): Params | undefined {
-    const meta = params?.["_meta"] as Record<string, unknown> | undefined;
+    const raw = params?.["_meta"];
+    const meta = typeof raw === "object" && raw !== null && !Array.isArray(raw) ? (raw as Record<string, unknown>) : undefined;
     if (this.era === "modern") {
-      const own: Record<string, unknown> = {};
-      if (meta !== undefined) for (const [k, v] of Object.entries(meta)) if (!k.startsWith(RESERVED_META_PREFIX)) own[k] = v;
+      const own: Record<string, unknown> = meta === undefined ? {} : { ...withoutReservedMeta(meta) };
       own[META_PROTOCOL_VERSION] = MODERN_VERSION;
       own[META_CLIENT_CAPABILITIES] = caller?.capabilities ?? {};
       if (caller?.clientInfo !== undefined) own[META_CLIENT_INFO] = caller.clientInfo;
@@ -166,12 +166,8 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
       return { ...params, _meta: own };
     }
     if (meta === undefined) return params;
-    let reserved = false;
-    for (const k in meta) if (k.startsWith(RESERVED_META_PREFIX)) reserved = true;
-    if (!reserved) return params;
-    const own: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(meta)) if (!k.startsWith(RESERVED_META_PREFIX)) own[k] = v;
-    return { ...params, _meta: own };
+    const own = withoutReservedMeta(meta);
+    return own === meta ? params : { ...params, _meta: own };
   }
 
   private unavailable(): Refusal {
