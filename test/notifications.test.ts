@@ -6,8 +6,8 @@ import { Client as ClientV2, StreamableHTTPClientTransport as HttpV2 } from "@mo
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startFixtureHttp, type FixtureHandle } from "../scripts/conformance/cli.ts";
 import { fixtureStdio, MODERN_META, modernHeaders, startTestGateway, until, upstreamToolCalls, type TestGateway } from "./helpers/harness.ts";
+import { Sse, type Event, type Json } from "./helpers/sse.ts";
 
-type Json = Record<string, unknown>;
 
 /**
  * `fixture`: the conformance fixture over stdio, settled on 2026-07-28 (it owns the test:// resources);
@@ -25,52 +25,6 @@ afterAll(async () => {
 });
 
 // ---- helpers -----------------------------------------------------------------------------------
-
-interface Event {
-  id: string | undefined;
-  message: Json;
-}
-
-/** Reads an SSE body in the background; `events` grows as frames arrive. */
-class Sse {
-  readonly events: Event[] = [];
-  ended = false;
-  private buffer = "";
-  constructor(res: Response) {
-    expect(res.headers.get("content-type")).toMatch(/^text\/event-stream/);
-    void this.pump(res);
-  }
-  private async pump(res: Response): Promise<void> {
-    const decoder = new TextDecoder();
-    try {
-      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-        this.buffer += decoder.decode(chunk, { stream: true });
-        let end: number;
-        while ((end = this.buffer.indexOf("\n\n")) !== -1) {
-          const block = this.buffer.slice(0, end);
-          this.buffer = this.buffer.slice(end + 2);
-          let id: string | undefined;
-          const data: string[] = [];
-          for (const line of block.split("\n")) {
-            if (line.startsWith("id:")) id = line.slice(3).trim();
-            else if (line.startsWith("data:")) data.push(line.slice(5).trimStart());
-          }
-          if (data.length > 0 && data.join("") !== "") this.events.push({ id, message: JSON.parse(data.join("\n")) as Json });
-        }
-      }
-    } catch {
-      // aborted by the test
-    } finally {
-      this.ended = true;
-    }
-  }
-  async waitFor(predicate: (e: Event) => boolean, what: string, timeoutMs = 8000): Promise<Event> {
-    await until(() => this.events.some(predicate) || this.ended, timeoutMs, what);
-    const found = this.events.find(predicate);
-    if (found === undefined) throw new Error(`stream ended without ${what}; got ${JSON.stringify(this.events.map((e) => e.message))}`);
-    return found;
-  }
-}
 
 const params = (e: Event | Json): Json => ((("message" in e ? e.message : e) as Json)["params"] ?? {}) as Json;
 const method = (name: string) => (e: Event) => e.message["method"] === name;

@@ -4,6 +4,7 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import { LoggingMessageNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fixtureStdio, startTestGateway, until, upstreamToolCalls, type TestGateway } from "./helpers/harness.ts";
+import { Sse, type Event, type Json } from "./helpers/sse.ts";
 
 let gw: TestGateway;
 
@@ -16,7 +17,6 @@ afterAll(async () => {
 
 // ---- raw session-era wire helpers ------------------------------------------------------------
 
-type Json = Record<string, unknown>;
 const VERSION = "2025-11-25";
 
 function headers(sid?: string, extra: Record<string, string> = {}): Record<string, string> {
@@ -42,52 +42,6 @@ async function openSession(capabilities: Json = {}): Promise<string> {
   const ack = await fetch(gw.url, { method: "POST", headers: headers(sid), body: JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" }) });
   expect(ack.status).toBe(202);
   return sid;
-}
-
-interface Event {
-  id: string | undefined;
-  message: Json;
-}
-
-/** Reads an SSE body in the background; `events` grows as frames arrive. */
-class Sse {
-  readonly events: Event[] = [];
-  ended = false;
-  private buffer = "";
-  constructor(res: Response) {
-    expect(res.headers.get("content-type")).toMatch(/^text\/event-stream/);
-    void this.pump(res);
-  }
-  private async pump(res: Response): Promise<void> {
-    const decoder = new TextDecoder();
-    try {
-      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-        this.buffer += decoder.decode(chunk, { stream: true });
-        let end: number;
-        while ((end = this.buffer.indexOf("\n\n")) !== -1) {
-          const block = this.buffer.slice(0, end);
-          this.buffer = this.buffer.slice(end + 2);
-          let id: string | undefined;
-          const data: string[] = [];
-          for (const line of block.split("\n")) {
-            if (line.startsWith("id:")) id = line.slice(3).trim();
-            else if (line.startsWith("data:")) data.push(line.slice(5).trimStart());
-          }
-          if (data.length > 0 && data.join("") !== "") this.events.push({ id, message: JSON.parse(data.join("\n")) as Json });
-        }
-      }
-    } catch {
-      // aborted by the test
-    } finally {
-      this.ended = true;
-    }
-  }
-  async waitFor(predicate: (e: Event) => boolean, what: string, timeoutMs = 8000): Promise<Event> {
-    await until(() => this.events.some(predicate) || this.ended, timeoutMs, what);
-    const found = this.events.find(predicate);
-    if (found === undefined) throw new Error(`stream ended without ${what}; got ${JSON.stringify(this.events.map((e) => e.message))}`);
-    return found;
-  }
 }
 
 const params = (e: Event): Json => (e.message["params"] ?? {}) as Json;

@@ -2,21 +2,11 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { Refusal } from "../errors/index.ts";
 import { Continuations, type ParkedOutcome } from "./continuations.ts";
+import { refusalOf } from "../../test/helpers/refusal.ts";
 
 afterEach(() => {
   vi.useRealTimers();
 });
-
-/** What `open` threw, or fails the test when it did not throw. */
-function refusalOf(fn: () => unknown): Refusal {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(Refusal);
-    return err as Refusal;
-  }
-  throw new Error("expected a refusal");
-}
 
 /** Everything a client can see of a refusal (the audit-only reason aside). */
 const visible = (r: Refusal) => ({ code: r.code, http: r.http, rpc: r.toRpcError() });

@@ -209,13 +209,7 @@ function withoutRetryFields(params: Params | undefined): Params {
   return rest;
 }
 
-/**
- * Relays one call to `upstream`, bridging the eras for everything the upstream may ask:
- *   session-era client ← session-era upstream: server→client requests pass through on the stream;
- *   session-era client ← 2026-07-28 upstream: input-required results are asked as server→client requests, then re-issued;
- *   2026-07-28 client ← 2026-07-28 upstream: input-required results pass through with the state sealed and bound to the caller;
- *   2026-07-28 client ← session-era upstream: the call is parked and its questions returned as input-required results.
- */
+/** Relays one call to `upstream` and makes its result the gateway's own. */
 async function relay(deps: ForwardDeps, ex: Exchange, upstream: Upstream, method: string, params: Params | undefined): Promise<Record<string, unknown>> {
   return ownResult(await bridge(deps, ex, upstream, method, params), ex.caller.era);
 }
@@ -238,6 +232,13 @@ function ownResult(result: Record<string, unknown>, era: Era): Record<string, un
   return out;
 }
 
+/**
+ * Carries one call to `upstream`, bridging the eras for everything the upstream may ask:
+ *   session-era client ← session-era upstream: server→client requests pass through on the stream;
+ *   session-era client ← 2026-07-28 upstream: input-required results are asked as server→client requests, then re-issued;
+ *   2026-07-28 client ← 2026-07-28 upstream: input-required results pass through with the state sealed and bound to the caller;
+ *   2026-07-28 client ← session-era upstream: the call is parked and its questions returned as input-required results.
+ */
 async function bridge(deps: ForwardDeps, ex: Exchange, upstream: Upstream, method: string, params: Params | undefined): Promise<Record<string, unknown>> {
   ex.upstream = upstream.name;
   const target = ex.target ?? "";

@@ -7,16 +7,7 @@ import type { MethodTable } from "../forward/index.ts";
 import type { Exchange } from "../pipeline/index.ts";
 import type { Era } from "../protocol/versions.ts";
 import { acceptance, checkContentType, checkHost, checkOrigin, guardStage, isLoopback, loopbackHosts, parseMessages, readBody } from "./index.ts";
-
-function refusalOf(fn: () => unknown): Refusal {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(Refusal);
-    return err as Refusal;
-  }
-  throw new Error("expected a Refusal, nothing was thrown");
-}
+import { refusalOf } from "../../test/helpers/refusal.ts";
 
 function expectRefusal(fn: () => unknown, expected: { code: string; http: number; rpc: number; message: string }, reason?: string | RegExp): Refusal {
   const r = refusalOf(fn);

@@ -2,17 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { Refusal } from "../errors/index.ts";
 import { assertDepth, errorResponse, isNotification, isRequest, isResponse, parseBody, resultResponse, SseParser, sseFrame, toMessage, type SseEvent } from "./index.ts";
-
-/** Runs `fn` and returns the Refusal it threw (fails if it threw anything else or nothing). */
-function refusalOf(fn: () => unknown): Refusal {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(Refusal);
-    return err as Refusal;
-  }
-  throw new Error("expected a Refusal, nothing was thrown");
-}
+import { refusalOf } from "../../test/helpers/refusal.ts";
 
 const PARSE_ERROR = { code: "parse_error", http: 400, rpc: -32700, message: "Parse error: body is not valid UTF-8 JSON" };
 const TOO_DEEP = { code: "too_deep", http: 400, rpc: -32600, message: "Invalid Request: JSON nested too deeply" };

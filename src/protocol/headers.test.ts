@@ -1,25 +1,10 @@
 // The 2026-07-28 mirrored headers (SEP-2243): the `=?base64?…?=` form both ways, and every way headers and body can disagree.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { Refusal } from "../errors/index.ts";
 import type { RpcMessage } from "../jsonrpc/index.ts";
 import { assertHeadersMatchBody, decodeHeaderValue, encodeHeaderValue, namedTarget } from "./headers.ts";
+import { expectMismatch } from "../../test/helpers/refusal.ts";
 
-const MISMATCH = { code: "header_mismatch", http: 400, rpc: -32020, message: "Header mismatch: MCP headers do not match the request body" };
-
-function expectMismatch(fn: () => unknown, reason?: string | RegExp): void {
-  let thrown: unknown;
-  try {
-    fn();
-  } catch (err) {
-    thrown = err;
-  }
-  expect(thrown).toBeInstanceOf(Refusal);
-  const r = thrown as Refusal;
-  expect({ code: r.code, http: r.http, rpc: r.rpc, message: r.message }).toEqual(MISMATCH);
-  if (typeof reason === "string") expect(r.reason).toBe(reason);
-  else if (reason !== undefined) expect(r.reason).toMatch(reason);
-}
 
 const b64 = (s: string): string => Buffer.from(s, "utf8").toString("base64");
 /** What a header may carry: visible ASCII, inner spaces, no edge spaces (RFC 9110 field-value after OWS trimming). */

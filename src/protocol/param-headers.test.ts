@@ -1,23 +1,9 @@
 // `Mcp-Param-*` headers (SEP-2243): which arguments a schema mirrors, how they are written, and every way a header can disagree with its argument.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { Refusal } from "../errors/index.ts";
 import { assertParamHeaders, mirrorsOf, paramHeaders, type Mirror } from "./param-headers.ts";
+import { expectMismatch } from "../../test/helpers/refusal.ts";
 
-const MISMATCH = { code: "header_mismatch", http: 400, rpc: -32020, message: "Header mismatch: MCP headers do not match the request body" };
-
-function expectMismatch(fn: () => unknown, reason?: string): void {
-  let thrown: unknown;
-  try {
-    fn();
-  } catch (err) {
-    thrown = err;
-  }
-  expect(thrown).toBeInstanceOf(Refusal);
-  const r = thrown as Refusal;
-  expect({ code: r.code, http: r.http, rpc: r.rpc, message: r.message }).toEqual(MISMATCH);
-  if (reason !== undefined) expect(r.reason).toBe(reason);
-}
 
 const b64 = (s: string): string => Buffer.from(s, "utf8").toString("base64");
 
