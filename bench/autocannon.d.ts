@@ -7,6 +7,8 @@ declare module "autocannon" {
     method?: "GET" | "POST" | "PUT" | "DELETE";
     headers?: Record<string, string>;
     body?: string;
+    /** Replace every `[<id>]` in the body with a fresh unique id per request. */
+    idReplacement?: boolean;
     connections?: number;
     /** Seconds. */
     duration?: number;
@@ -28,8 +30,11 @@ declare module "autocannon" {
   }
 
   interface Result {
+    /** Whole milliseconds only (hdr histogram with a resolution of 1). */
     latency: Histogram;
+    /** Per-second samples; `total` is the number of completed requests. */
     requests: Histogram;
+    /** Seconds from start to the final tick. */
     duration: number;
     errors: number;
     timeouts: number;
@@ -37,7 +42,6 @@ declare module "autocannon" {
     non2xx: number;
     resets: number;
     "2xx": number;
-    totalCompletedRequests: number;
     statusCodeStats: Record<string, { count: number }>;
   }
 

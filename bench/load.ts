@@ -1,14 +1,17 @@
 // Throughput under concurrent load with autocannon: a warm-up run that is thrown away, then the measured run.
 import autocannon from "autocannon";
-import { EXPECTED_TEXT, prepare, type Target } from "./mcp.ts";
-import { selfCpuMs, treeCpu, type Server } from "./procs.ts";
+import { EXPECTED_TEXT, ID_PLACEHOLDER, prepare, type Target } from "./mcp.ts";
+import { machineBusyMs, selfCpuMs, treeCpu, type Server } from "./procs.ts";
 import { quantile } from "./stats.ts";
 
 export interface LoadSettings {
   connections: number;
   seconds: number;
   warmupSeconds: number;
-  /** Seconds before autocannon counts a request as timed out. */
+  /**
+   * Seconds before autocannon counts a request as timed out. Shorter than a run, or a request that is
+   * never answered just idles its connection unseen (autocannon reports only what completed).
+   */
   timeoutSeconds: number;
 }
 
@@ -35,10 +38,12 @@ export interface LoadResult {
   mismatches: number;
   statusCodes: Record<string, number>;
   cpu: CpuShare[];
+  /** Cores busy with processes that are not part of this case (neighbours on the shared machine), on average over the run. */
+  otherCores: number;
 }
 
 async function cannon(url: string, headers: Record<string, string>, body: string, connections: number, seconds: number, timeout: number, latencies?: number[]) {
-  const instance = autocannon({ url, method: "POST", headers, body, connections, duration: seconds, timeout, verifyBody: (b) => b.includes(EXPECTED_TEXT) });
+  const instance = autocannon({ url, method: "POST", headers, body, idReplacement: body.includes(ID_PLACEHOLDER), connections, duration: seconds, timeout, verifyBody: (b) => b.includes(EXPECTED_TEXT) });
   if (latencies !== undefined)
     instance.on("response", (_client: unknown, status: number, _bytes: number, ms: number) => {
       if (status >= 200 && status < 300) latencies.push(ms);
@@ -55,13 +60,15 @@ export async function measureLoad(target: Target, servers: readonly Server[], se
     const latencies: number[] = [];
     const before = servers.map((s) => treeCpu(s.pid));
     const loadBefore = selfCpuMs();
-    const started = performance.now();
+    const machineBefore = machineBusyMs();
     const r = await cannon(call.url, call.headers, call.body, settings.connections, settings.seconds, settings.timeoutSeconds, latencies);
-    const seconds = (performance.now() - started) / 1000;
     const loadCpu = selfCpuMs() - loadBefore;
+    const machine = machineBusyMs() - machineBefore;
     const after = servers.map((s) => treeCpu(s.pid));
 
-    const requests = r.totalCompletedRequests;
+    // autocannon's own count and clock: completed requests between its start and its final tick.
+    const requests = r.requests.total;
+    const seconds = r.duration;
     const perRequest = (ms: number): number => (requests === 0 ? 0 : (ms * 1000) / requests);
     const cpu: CpuShare[] = [{ label: "load generator", usPerRequest: perRequest(loadCpu), cores: loadCpu / 1000 / seconds }];
     servers.forEach((s, i) => {
@@ -71,6 +78,9 @@ export async function measureLoad(target: Target, servers: readonly Server[], se
       // A child that was idle during the run (the other upstream) is not worth a line.
       if (kids > 0) cpu.push({ label: `${s.label} → its stdio child`, usPerRequest: perRequest(kids), cores: kids / 1000 / seconds });
     });
+    // The box is shared: whatever else ran (another build, a test suite) shows up here and explains a bad run.
+    const ours = cpu.reduce((sum, c) => sum + c.cores, 0);
+    const others = Math.max(0, machine / 1000 / seconds - ours);
 
     latencies.sort((a, b) => a - b);
     return {
@@ -84,6 +94,7 @@ export async function measureLoad(target: Target, servers: readonly Server[], se
       timeouts: r.timeouts,
       non2xx: r.non2xx,
       mismatches: r.mismatches,
+      otherCores: others,
       statusCodes: Object.fromEntries(Object.entries(r.statusCodeStats).map(([code, s]) => [code, s.count])),
       cpu,
     };

@@ -13,14 +13,18 @@ export interface Target {
   era: Era;
 }
 
-/** Method, headers and body of the `tools/call` the load generator repeats (session id added by `prepare`). */
+/** Headers and body of the `tools/call` the load generator repeats (session id added by `prepare`). */
 export interface PreparedCall {
   url: string;
   headers: Record<string, string>;
+  /** The session era's body has {@link ID_PLACEHOLDER} as its id; the stateless one a fixed id 1, as every request stands alone. */
   body: string;
   /** Ends the session (session era), so a bridge may release what it holds for it; best effort. */
   release(): Promise<void>;
 }
+
+/** autocannon's placeholder for a per-request unique id (option `idReplacement`). */
+export const ID_PLACEHOLDER = "[<id>]";
 
 const BASE_HEADERS = { "content-type": "application/json", accept: "application/json, text/event-stream" };
 
@@ -97,12 +101,14 @@ export async function prepare(target: Target): Promise<PreparedCall> {
     const headers = { ...BASE_HEADERS, "mcp-session-id": sid, "mcp-protocol-version": "2025-11-25" };
     const initialized = await post(target.url, headers, JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" }));
     if (initialized.status !== 202) throw new Error(`notifications/initialized: HTTP ${initialized.status}`);
-    call = { headers, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: target.tool, arguments: { message: MESSAGE } } }) };
+    // Ids must be unique within a session: concurrent calls sharing one are a protocol error, and bridges
+    // that route answers by id lose some of them. autocannon puts a fresh id wherever `[<id>]` stands.
+    call = { headers, body: JSON.stringify({ jsonrpc: "2.0", id: ID_PLACEHOLDER, method: "tools/call", params: { name: target.tool, arguments: { message: MESSAGE } } }) };
     release = async () => {
       await fetch(target.url, { method: "DELETE", headers }).catch(() => undefined);
     };
   }
-  const check = await post(target.url, call.headers, call.body);
+  const check = await post(target.url, call.headers, call.body.replace(`"${ID_PLACEHOLDER}"`, "1"));
   const content = resultOf(check.messages, 1)?.["content"] as { text?: unknown }[] | undefined;
   if (check.status !== 200 || content?.[0]?.text !== `Echo: ${MESSAGE}`) throw new Error(`check call: HTTP ${check.status}, ${JSON.stringify(check.messages).slice(0, 300)}`);
   return { url: target.url, ...call, release };

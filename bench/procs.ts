@@ -185,6 +185,18 @@ export function treeCpu(pid: number): TreeCpu {
   return { own: cpuMsOf(pid) ?? 0, descendants };
 }
 
+/** CPU ms the whole machine spent busy (all cores, every process), from /proc/stat; with our own processes subtracted, what noisy neighbours took. */
+export function machineBusyMs(): number {
+  try {
+    const line = readFileSync("/proc/stat", "utf8").split("\n", 1)[0] ?? "";
+    // cpu  user nice system idle iowait irq softirq steal …: everything but idle and iowait is work.
+    const [, user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = line.trim().split(/\s+/).map(Number);
+    return ((user + nice + system + irq + softirq + steal) * 1000) / TICKS_PER_SECOND;
+  } catch {
+    return Number.NaN;
+  }
+}
+
 /** CPU used by this process (the load generator) in ms. */
 export function selfCpuMs(): number {
   const u = process.cpuUsage();

@@ -6,7 +6,7 @@ import type { SdkResult } from "./sdk.ts";
 import { round } from "./stats.ts";
 
 /** Which server stands between the load generator and the fixture. */
-export type PathId = "direct" | "bastion-stdio" | "bastion-http" | "bastion-stdio-noaudit" | "mcp-proxy" | "supergateway";
+export type PathId = "direct" | "bastion-stdio" | "bastion-http" | "bastion-http-session" | "bastion-stdio-noaudit" | "mcp-proxy" | "supergateway";
 
 export interface LoadCase {
   path: PathId;
@@ -14,8 +14,11 @@ export interface LoadCase {
   era: Era;
   /** What differs from the standard settings, or how the server behaves, in a few words. */
   note?: string;
+  /** Every round's measurement, in order. */
+  rounds: LoadResult[];
+  errors: string[];
+  /** The round reported (median throughput); undefined when every round failed. */
   result?: LoadResult;
-  error?: string;
 }
 
 export interface Added {
@@ -40,14 +43,13 @@ export function ratio(cases: readonly LoadCase[], path: PathId, base: PathId, er
   return a === undefined || b === undefined || b.rps === 0 ? undefined : a.rps / b.rps;
 }
 
-/** One console line per measured case, printed as soon as it is done. */
-export function caseLine(c: LoadCase): string {
-  const head = `${c.era}  ${c.label.padEnd(34)}`;
-  if (c.result === undefined) return `${head} FAILED: ${c.error ?? "?"}`;
-  const r = c.result;
+/** One console line per measured round, printed as soon as it is done. */
+export function caseLine(c: LoadCase, r: LoadResult | undefined, error?: string): string {
+  const head = `${c.era}  ${c.label.padEnd(44)}`;
+  if (r === undefined) return `${head} FAILED: ${error ?? "?"}`;
   const faults = r.errors + r.non2xx + r.mismatches;
-  const cpu = r.cpu.map((s) => `${s.label} ${int(s.usPerRequest)}`).join(", ");
-  return `${head} ${int(r.rps).padStart(6)} req/s  p50 ${fmt(r.p50).padStart(6)}  p99 ${fmt(r.p99).padStart(7)} ms  ${faults === 0 ? "no errors" : `errors ${r.errors} (timeouts ${r.timeouts}), non-2xx ${r.non2xx}, wrong body ${r.mismatches}`}\n${" ".repeat(48)}CPU µs/req: ${cpu}`;
+  const cpu = `${r.cpu.map((s) => `${s.label} ${int(s.usPerRequest)}`).join(", ")}; other processes busy ${fmt(r.otherCores, 2)} cores`;
+  return `${head} ${int(r.rps).padStart(6)} req/s  p50 ${fmt(r.p50).padStart(6)}  p99 ${fmt(r.p99).padStart(7)} ms  ${faults === 0 ? "no errors" : `errors ${r.errors} (timeouts ${r.timeouts}), non-2xx ${r.non2xx}, wrong body ${r.mismatches}`}\n${" ".repeat(58)}CPU µs/req: ${cpu}`;
 }
 
 export function throughputTable(cases: readonly LoadCase[], eras: readonly Era[]): string {
@@ -61,7 +63,10 @@ export function throughputTable(cases: readonly LoadCase[], eras: readonly Era[]
       if (c === undefined) return ["n/a", "", "", ""];
       if (r === undefined) return ["failed", "", "", ""];
       const bad = r.errors + r.non2xx + r.mismatches;
-      return [`${int(r.rps)}${bad > 0 ? ` (${bad} err)` : ""}`, fmt(r.p50, 1), fmt(r.p99, 1), fmt(ratio(cases, p.path, "direct", e))];
+      // With several rounds, the spread tells how far to trust the median on a shared machine.
+      const all = c.rounds.map((x) => x.rps);
+      const spread = all.length > 1 ? ` (${int(Math.min(...all))}–${int(Math.max(...all))})` : "";
+      return [`${int(r.rps)}${spread}${bad > 0 ? ` (${bad} err)` : ""}`, fmt(r.p50, 1), fmt(r.p99, 1), fmt(ratio(cases, p.path, "direct", e))];
     }),
   ]);
   return markdown(head, rows);
@@ -85,9 +90,9 @@ export function cpuTable(cases: readonly LoadCase[]): string {
       const servers = r.cpu.filter((s) => s.label !== "load generator");
       const total = servers.reduce((s, x) => s + x.usPerRequest, 0);
       const load = r.cpu.find((s) => s.label === "load generator");
-      return [c.era, c.label, int(load?.usPerRequest), servers.map((s) => `${s.label} ${int(s.usPerRequest)}`).join(" + "), int(total), fmt(r.cpu.reduce((s, x) => s + x.cores, 0), 2)];
+      return [c.era, c.label, int(load?.usPerRequest), servers.map((s) => `${s.label} ${int(s.usPerRequest)}`).join(" + "), int(total), fmt(r.cpu.reduce((s, x) => s + x.cores, 0), 2), fmt(r.otherCores, 2)];
     });
-  return markdown(["era", "path", "load gen µs/req", "server side µs/req", "server total", "cores busy"], rows);
+  return markdown(["era", "path", "load gen µs/req", "server side µs/req", "server total", "our cores", "others' cores"], rows);
 }
 
 export function profileReport(name: string, p: ProfileSummary): string {
