@@ -36,6 +36,8 @@ export interface AuditRecord extends AuditEvent {
 export const GENESIS = "0".repeat(64);
 /** Records written before the head checkpoint is refreshed. */
 const HEAD_EVERY = 64;
+/** Width of the checkpoint line: `{"seq":<up to 16 digits>,"hash":"<64 hex>"}` fits. */
+const HEAD_WIDTH = 120;
 
 /** Loads the chain key from `file`, creating a random 256-bit key (mode 0600) when the file does not exist. */
 export function loadOrCreateKey(file: string): Buffer {
@@ -71,6 +73,7 @@ interface Head {
  */
 export class AuditLog {
   private fd: number | undefined;
+  private headFd: number | undefined;
   private seq = 0;
   private prev = GENESIS;
   private sinceHead = 0;
@@ -89,6 +92,8 @@ export class AuditLog {
       this.prev = rec.hash;
     }
     this.fd = openSync(file, "a", 0o600);
+    // Kept open and overwritten in place: reopening it every few records cost more than all the appends.
+    this.headFd = openSync(headFile(file), existsSync(headFile(file)) ? "r+" : "w", 0o600);
   }
 
   /** Appends one record and returns it. */
@@ -118,13 +123,17 @@ export class AuditLog {
     if (this.fd === undefined) return;
     this.writeHead();
     closeSync(this.fd);
+    if (this.headFd !== undefined) closeSync(this.headFd);
     this.fd = undefined;
+    this.headFd = undefined;
   }
 
+  /** Overwrites the checkpoint in place; padded to a fixed width so a shorter one never leaves a tail behind. */
   private writeHead(): void {
     this.sinceHead = 0;
+    if (this.headFd === undefined) return;
     const head: Head = { seq: this.seq, hash: this.prev };
-    writeFileSync(headFile(this.file), `${JSON.stringify(head)}\n`, { mode: 0o600 });
+    writeSync(this.headFd, `${JSON.stringify(head).padEnd(HEAD_WIDTH)}\n`, 0);
   }
 }
 

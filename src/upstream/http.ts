@@ -39,7 +39,9 @@ export class HttpLink implements Link, PeerWire {
     this.peer = new Peer(this, onUnattributed, () => `upstream ${name}`);
     this.url = new URL(config.url);
     const secure = this.url.protocol === "https:";
-    this.agent = secure ? new https.Agent({ keepAlive: true, maxSockets: 256 }) : new http.Agent({ keepAlive: true, maxSockets: 256 });
+    // Each request is one write; Nagle would only hold answers back on the kept-alive sockets.
+    const agentOptions = { keepAlive: true, maxSockets: 256, noDelay: true };
+    this.agent = secure ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
     this.requestFn = secure ? https.request : http.request;
   }
 
