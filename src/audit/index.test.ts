@@ -128,3 +128,11 @@ describe("tampering", () => {
     }
   });
 });
+
+describe("the head checkpoint", () => {
+  it("catches even the last record cut off", () => {
+    const lines = writeLog(3);
+    rewrite(lines.slice(0, 2));
+    expect(verifyAuditLog(file, key)).toMatchObject({ ok: false, problem: "the log ends at record 2 but 3 were written (truncated)" });
+  });
+});
