@@ -91,6 +91,7 @@ export class AuditLog {
     this.fd = openSync(file, "a", 0o600);
     // Kept open and overwritten in place: reopening it every few records cost more than all the appends.
     this.headFd = openSync(headFile(file), existsSync(headFile(file)) ? "r+" : "w", 0o600);
+    this.writeHead(); // never an empty checkpoint, not even before the first record
   }
 
   /** Appends one record and returns it. */
