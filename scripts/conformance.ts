@@ -1,4 +1,4 @@
-// The official MCP conformance suite, both requirement sets, against the fixture directly and through the gateway (fixture over stdio and over HTTP).
+// The official MCP conformance suite, both requirement sets, against the fixture directly and through an authenticating gateway (fixture over stdio and over HTTP).
 // Fails when a scenario that passes directly does not pass through the gateway. `--bridges` adds runs with the
 // upstream pinned to the session era, which exercise the era bridges (informational: see docs/conformance.md).
 import { execFileSync } from "node:child_process";
@@ -9,6 +9,7 @@ import { performance } from "node:perf_hooks";
 import { loadConfigObject } from "../src/config/index.ts";
 import { startGateway, type Gateway } from "../src/gateway.ts";
 import { silentLogger } from "../src/log/index.ts";
+import { startAuthRelay, type Relay } from "./conformance/relay.ts";
 import { CONFORMANCE_CLI, FIXTURE, NODE22, REPO_ROOT, runConformance, startFixtureHttp, type ConformanceReport, type Requirements } from "./conformance/cli.ts";
 
 const REQUIREMENTS: Requirements[] = ["2025-11-25", "2026-07-28"];
@@ -26,16 +27,19 @@ interface Run {
   seconds: number;
 }
 
-async function gatewayFor(upstream: Record<string, unknown>, dir: string): Promise<Gateway> {
-  const config = loadConfigObject({ upstreams: { fixture: { ...upstream, prefix: false } }, audit: { path: join(dir, "audit.log"), keyFile: join(dir, "audit.key") } });
-  const gateway = await startGateway(config, { port: 0, log: silentLogger });
+/**
+ * An authenticating gateway in front of the fixture, and the relay that lets the credential-less
+ * suite reach it with an API key of a user made for the run.
+ */
+async function gatewayFor(upstream: Record<string, unknown>, dir: string): Promise<{ gateway: Gateway; relay: Relay }> {
+  const config = loadConfigObject({ upstreams: { fixture: { ...upstream, prefix: false } }, audit: { path: "audit.log", keyFile: "audit.key" } }, {}, dir);
+  const gateway = await startGateway(config, { port: 0, log: silentLogger, env: {} });
   await gateway.settled();
   if (gateway.upstreams[0]?.state !== "ready") throw new Error(`gateway upstream did not start: ${gateway.upstreams[0]?.lastError ?? "?"}`);
-  return gateway;
+  await gateway.identity.addUser("conformance", ["admin"], undefined);
+  const { key } = await gateway.identity.createApiKey("conformance", ["*"], null, "conformance run");
+  return { gateway, relay: await startAuthRelay(gateway.url, key) };
 }
-
-/** The conformance CLI names the host `localhost`, which the gateway's loopback Host check accepts. */
-const asLocalhost = (url: string): string => url.replace("127.0.0.1", "localhost");
 
 /** The CLI and its Node 22 live in tools/conformance (so no npm script of ours runs on Node 22); installed on first use. */
 function ensureTools(): void {
@@ -51,14 +55,14 @@ async function main(): Promise<number> {
   await mkdir(OUT, { recursive: true });
   const fixture = await startFixtureHttp();
   const stdio = { command: process.execPath, args: ["--import", "tsx", FIXTURE, "stdio"] };
-  const gateways: Gateway[] = [];
+  const gateways: { gateway: Gateway; relay: Relay }[] = [];
   const runs: Run[] = [];
   try {
     const targets: Target[] = [{ name: "direct", gating: false, url: fixture.url }];
     const add = async (name: string, upstream: Record<string, unknown>, gating: boolean): Promise<void> => {
       const gw = await gatewayFor(upstream, join(OUT, name));
       gateways.push(gw);
-      targets.push({ name, gating, url: asLocalhost(gw.url) });
+      targets.push({ name, gating, url: gw.relay.url });
     };
     await add("gateway-stdio", stdio, true);
     await add("gateway-http", { url: fixture.url }, true);
@@ -76,7 +80,10 @@ async function main(): Promise<number> {
       }
     }
   } finally {
-    await Promise.all(gateways.map((g) => g.close()));
+    await Promise.all(gateways.map(async (g) => {
+      await g.relay.close();
+      await g.gateway.close();
+    }));
     await fixture.close();
   }
 

@@ -4,7 +4,13 @@ import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { AuditLog, loadOrCreateKey } from "./audit/index.ts";
 import { auditStage, noAudit } from "./audit/stage.ts";
-import { authenticateStage, identifyAnonymous } from "./authn/index.ts";
+import { createAuthEndpoints } from "./authn/endpoints.ts";
+import { authenticateStage, createIdentify, Identity } from "./authn/index.ts";
+import { ExternalIssuers } from "./authn/oauth.ts";
+import type { ScryptParams } from "./authn/password.ts";
+import { PASSWORD_POLICIES } from "./authn/policy.ts";
+import { fileKey, secretKey, TokenService, type SigningKey } from "./authn/tokens.ts";
+import { openStore, type Store } from "./store/index.ts";
 import { Catalog } from "./catalog/index.ts";
 import type { LoadedConfig } from "./config/index.ts";
 import { ConfigError } from "./errors/index.ts";
@@ -23,16 +29,22 @@ export interface GatewayOptions {
   log?: Logger;
   /** Listen on this port instead of the configured one (0: any free port). */
   port?: number;
+  /** Where JWT_SECRET_KEY and friends are read (default: process.env). */
+  env?: NodeJS.ProcessEnv;
+  /** Password hashing cost; tests only (the default is OWASP's, and the config file cannot lower it). */
+  scrypt?: ScryptParams;
 }
 
 /** A running gateway. */
 export interface Gateway {
-  /** The `/mcp` URL clients use. */
+  /** The `/mcp` URL clients use (also every access token's audience). */
   readonly url: string;
   readonly server: Server;
   readonly upstreams: readonly Upstream[];
   readonly catalog: Catalog;
   readonly sessions: SessionStore;
+  readonly identity: Identity;
+  readonly store: Store;
   readonly audit: AuditLog | undefined;
   /** Resolves when every upstream has finished its first connection attempt (ready or down) and the lists of the ready ones are read. */
   settled(): Promise<void>;
@@ -42,23 +54,47 @@ export interface Gateway {
 /** Refuses configurations this version cannot run safely; every problem at once. */
 function assertRunnable(loaded: LoadedConfig): void {
   const problems: string[] = [];
-  const host = loaded.config.server.host;
-  if (!isLoopback(host))
-    problems.push(`server.host: ${host} is not a loopback address; this version cannot authenticate callers yet, so it only serves this machine (use 127.0.0.1)`);
-  if (loaded.config.server.tls !== undefined || loaded.config.server.mtls !== undefined) problems.push("server.tls/mtls: TLS termination is not available in this version");
+  const { server, auth } = loaded.config;
+  if (auth.anonymous && !isLoopback(server.host)) problems.push(`auth.anonymous: only allowed on a loopback bind (server.host is ${server.host})`);
+  if (server.tls !== undefined || server.mtls !== undefined) problems.push("server.tls/mtls: TLS termination is not available in this version");
   if (problems.length > 0) throw new ConfigError(problems);
 }
+
+/** Seconds between sweeps of ended sessions. */
+const SWEEP_SECONDS = 60;
 
 export async function startGateway(loaded: LoadedConfig, options: GatewayOptions = {}): Promise<Gateway> {
   assertRunnable(loaded);
   const { config, baseDir } = loaded;
+  const env = options.env ?? process.env;
   const log = options.log ?? createLogger();
   for (const w of loaded.warnings) log.warn(w);
   const limits = config.server.limits;
+  const at = (file: string): string => path.resolve(baseDir, file);
 
-  const auditLog = config.audit.enabled ? new AuditLog(path.resolve(baseDir, config.audit.path), loadOrCreateKey(path.resolve(baseDir, config.audit.keyFile))) : undefined;
+  const auditLog = config.audit.enabled ? new AuditLog(at(config.audit.path), loadOrCreateKey(at(config.audit.keyFile))) : undefined;
   const audit = auditLog === undefined ? noAudit : auditStage(auditLog);
   if (auditLog === undefined) log.warn("audit logging is disabled (audit.enabled: false or AUDIT_LOG_ENABLED=false)");
+  // Listen first: the gateway's own URL (token audience, resource metadata) needs the port it got.
+  const { server, install } = createHttpServer();
+  const port = options.port ?? config.server.port;
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, config.server.host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  }).catch((err: unknown) => {
+    auditLog?.close();
+    throw err;
+  });
+  const actualPort = (server.address() as AddressInfo).port;
+  const url = gatewayUrl(loaded, actualPort);
+  const origin = new URL(url).origin;
+  const { store, tokens, identity } = await openIdentity(loaded, env, url, { ...(options.scrypt === undefined ? {} : { scrypt: options.scrypt }) });
+  const issuers = new ExternalIssuers(config.auth.oauth.issuers, url);
+  const identify = createIdentify({ identity, issuers, anonymous: config.auth.anonymous, resourceMetadataUrl: `${origin}/.well-known/oauth-protected-resource/mcp` });
+  if (config.auth.anonymous) log.warn("auth.anonymous is on: callers without credentials are let in as 'anonymous' (loopback only; for development)");
 
   const upstreams = Object.entries(config.upstreams).map(([name, u]) => new Upstream(name, u, baseDir, log));
   const catalog = new Catalog(upstreams, log);
@@ -73,37 +109,31 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
     sessionListener: (ex) => ex.caller.session?.listener,
     lifecycle: lifecycleMethods({ catalog, hub, instructions: config.server.instructions }),
   });
-  const pipeline = createPipeline({ guard: guardStage(methods), authenticate: authenticateStage(identifyAnonymous) }, createForward(methods), audit);
+  const pipeline = createPipeline({ guard: guardStage(methods), authenticate: authenticateStage }, createForward(methods), audit);
   const mirrorsOf = (tool: string) => {
     const route = catalog.resolveTool(tool);
     return route === undefined ? [] : route.upstream.mirrorsOf(route.name);
   };
-  const mcp = createMcpEndpoint({ limits, pipeline, identify: identifyAnonymous, sessions, hub, audit, log, mirrorsOf });
+  const mcp = createMcpEndpoint({ limits, pipeline, identify, sessions, hub, audit, log, mirrorsOf });
 
-  const port = options.port ?? config.server.port;
-  // On a loopback bind the Host header must name this machine (DNS rebinding); the port is known only after listen when 0 was asked for.
-  let allowedHosts = config.server.allowedHosts?.map((h) => h.toLowerCase());
-  const server = createHttpServer({
+  // On a loopback bind the Host header must name this machine (DNS rebinding).
+  const allowedHosts = config.server.allowedHosts?.map((h) => h.toLowerCase()) ?? (isLoopback(config.server.host) ? loopbackHosts(actualPort) : undefined);
+  let storeUp = true;
+  const probe = setInterval(() => void store.ping().then((ok) => (storeUp = ok), () => (storeUp = false)), 5_000);
+  probe.unref();
+  install({
     allowedOrigins: config.server.allowedOrigins,
     allowedHosts: () => allowedHosts,
     mcp,
     audit,
+    auth: createAuthEndpoints({ identity, tokens, audit, resource: url, issuer: origin, externalIssuers: config.auth.oauth.issuers.map((i) => i.issuer) }),
     readiness: () => {
       const checks = Object.fromEntries(upstreams.map((u) => [u.name, { state: u.state, era: u.era ?? null, restarts: u.restarts, ...(u.lastError === undefined ? {} : { error: u.lastError }) }]));
-      return { ready: upstreams.every((u) => u.state === "ready"), checks: { upstreams: checks, sessions: sessions.size } };
+      return { ready: storeUp && upstreams.every((u) => u.state === "ready"), checks: { upstreams: checks, sessions: sessions.size, store: { driver: store.driver, up: storeUp } } };
     },
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, config.server.host, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  const actualPort = (server.address() as AddressInfo).port;
-  if (allowedHosts === undefined && isLoopback(config.server.host)) allowedHosts = loopbackHosts(actualPort);
-  const hostForUrl = config.server.host.includes(":") ? `[${config.server.host}]` : config.server.host;
-  const url = config.server.publicUrl ?? `http://${hostForUrl}:${actualPort}/mcp`;
+  const sweeper = setInterval(() => void identity.sweep().catch((err: unknown) => log.warn(`session sweep failed: ${(err as Error).message}`)), SWEEP_SECONDS * 1000);
+  sweeper.unref();
   auditLog?.record({
     type: "config.loaded",
     outcome: "success",
@@ -111,7 +141,7 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
     actor: { user: null, ip: null, session: null, via: "cli" },
     target: loaded.file ?? null,
     reason: null,
-    details: { upstreams: upstreams.map((u) => u.name), url },
+    details: { upstreams: upstreams.map((u) => u.name), url, store: store.driver, signing: tokens.algorithm },
   });
   log.info(`mcp-bastion listening on ${url}`);
 
@@ -122,19 +152,67 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
     upstreams,
     catalog,
     sessions,
+    identity,
+    store,
     audit: auditLog,
     settled: async () => {
       await first;
       await catalog.idle();
     },
     async close() {
+      clearInterval(sweeper);
+      clearInterval(probe);
       sessions.closeAll();
       await Promise.all(upstreams.map((u) => u.stop()));
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
       });
+      await store.close();
       auditLog?.close();
     },
   };
+}
+
+/** The canonical URL of /mcp: `server.publicUrl`, else built from the bind address and `port`. */
+export function gatewayUrl(loaded: LoadedConfig, port: number): string {
+  const { host, publicUrl } = loaded.config.server;
+  return publicUrl ?? `http://${host.includes(":") ? `[${host}]` : host}:${port}/mcp`;
+}
+
+/**
+ * The identity layer on its own (the gateway uses it; so do the CLI's user, apikey and token
+ * commands): the store, the token service for `url`, and the service over them.
+ */
+export async function openIdentity(
+  loaded: LoadedConfig,
+  env: NodeJS.ProcessEnv,
+  url: string,
+  testing: { now?: () => number; scrypt?: ScryptParams } = {},
+): Promise<{ store: Store; tokens: TokenService; identity: Identity }> {
+  const { now } = testing;
+  const { config, baseDir } = loaded;
+  const at = (file: string): string => path.resolve(baseDir, file);
+  const key = await signingKeyFor(loaded, env);
+  const store = await openStore(config.store.driver === "sqlite" ? { driver: "sqlite", path: at(config.store.path) } : config.store);
+  const tokens = new TokenService({ issuer: new URL(url).origin, audience: url, ttlSeconds: Math.round(config.auth.jwt.expirationHours * 3600), leewaySeconds: config.auth.jwt.leewaySeconds, key, ...(now === undefined ? {} : { now }) });
+  const identity = new Identity({
+    store,
+    tokens,
+    policy: config.auth.passwordPolicy ?? PASSWORD_POLICIES.default,
+    lockout: { threshold: config.auth.lockout.threshold, windowMs: config.auth.lockout.windowMinutes * 60_000, durationMs: config.auth.lockout.durationMinutes * 60_000, accountThreshold: config.auth.lockout.accountThreshold },
+    sessions: { idleMs: config.auth.sessions.idleMinutes * 60_000, absoluteMs: config.auth.sessions.absoluteHours * 3_600_000, refreshMs: config.auth.sessions.refreshDays * 86_400_000 },
+    mfa: config.auth.mfa,
+    secretsKey: loadOrCreateKey(at(config.auth.secretsKeyFile)),
+    ...(now === undefined ? {} : { now }),
+    ...(testing.scrypt === undefined ? {} : { scrypt: testing.scrypt }),
+  });
+  return { store, tokens, identity };
+}
+
+/** HS256 with JWT_SECRET_KEY (≥ 256 bits), else the gateway's own asymmetric key file. */
+function signingKeyFor(loaded: LoadedConfig, env: NodeJS.ProcessEnv): Promise<SigningKey> {
+  const secret = env["JWT_SECRET_KEY"];
+  if (secret !== undefined && secret !== "") return Promise.resolve(secretKey(secret));
+  return fileKey(path.resolve(loaded.baseDir, loaded.config.auth.jwt.keyFile), loaded.config.auth.jwt.algorithm);
 }

@@ -1,7 +1,9 @@
 // The audit log (SPEC §4): one JSON object per line, each chained to the one before by HMAC-SHA256 under a key kept off the log.
-import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync, writeSync, fstatSync, readSync } from "node:fs";
+import { createHmac, timingSafeEqual } from "node:crypto";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeSync, fstatSync, readSync } from "node:fs";
 import path from "node:path";
+
+export { loadOrCreateKey } from "../crypto/keyfile.ts";
 
 export type Outcome = "success" | "failure" | "denied" | "error";
 export type Severity = "info" | "warning" | "error" | "critical";
@@ -37,17 +39,6 @@ export const GENESIS = "0".repeat(64);
 /** Width of the checkpoint line: `{"seq":<up to 16 digits>,"hash":"<64 hex>"}` fits. */
 const HEAD_WIDTH = 120;
 
-/** Loads the chain key from `file`, creating a random 256-bit key (mode 0600) when the file does not exist. */
-export function loadOrCreateKey(file: string): Buffer {
-  if (!existsSync(file)) {
-    mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-    writeFileSync(file, `${randomBytes(32).toString("hex")}\n`, { mode: 0o600, flag: "wx" });
-  }
-  const hex = readFileSync(file, "utf8").trim();
-  if (!/^[0-9a-f]{64}$/.test(hex)) throw new Error(`${file} does not hold a 256-bit hex key`);
-  return Buffer.from(hex, "hex");
-}
-
 /** The chain hash of a record: HMAC-SHA256 over its JSON without `hash` (which already contains `prev`). */
 export function chainHash(key: Buffer, body: string): string {
   return createHmac("sha256", key).update(body).digest("hex");
@@ -72,6 +63,8 @@ interface Head {
 export class AuditLog {
   private fd: number | undefined;
   private headFd: number | undefined;
+  /** Size of the file after our last append: if it differs, another process (the CLI) appended, and the chain continues from its record. */
+  private size = 0;
   private seq = 0;
   private prev = GENESIS;
   private readonly listeners: ((r: AuditRecord) => void)[] = [];
@@ -82,13 +75,8 @@ export class AuditLog {
     private readonly now: () => Date = () => new Date(),
   ) {
     mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-    const last = readLastLine(file);
-    if (last !== undefined) {
-      const rec = JSON.parse(last) as AuditRecord;
-      this.seq = rec.seq;
-      this.prev = rec.hash;
-    }
     this.fd = openSync(file, "a", 0o600);
+    this.resync(); // continue the chain of an existing log
     // Kept open and overwritten in place: reopening it every few records cost more than all the appends.
     this.headFd = openSync(headFile(file), existsSync(headFile(file)) ? "r+" : "w", 0o600);
     this.writeHead(); // never an empty checkpoint, not even before the first record
@@ -96,17 +84,28 @@ export class AuditLog {
 
   /** Appends one record and returns it. */
   record(event: AuditEvent): AuditRecord {
+    if (this.fd !== undefined && fstatSync(this.fd).size !== this.size) this.resync();
     const partial = { seq: this.seq + 1, ts: this.now().toISOString(), ...event, prev: this.prev };
     const text = body(partial);
     const hash = chainHash(this.key, text);
     const record: AuditRecord = { ...partial, hash };
-    if (this.fd !== undefined) writeSync(this.fd, `${text.slice(0, -1)},"hash":"${hash}"}\n`);
+    if (this.fd !== undefined) this.size += writeSync(this.fd, `${text.slice(0, -1)},"hash":"${hash}"}\n`);
     this.seq = record.seq;
     this.prev = hash;
     // Every record moves the checkpoint (one in-place write, a few µs), so cutting even the last record off shows.
     this.writeHead();
     for (const l of this.listeners) l(record);
     return record;
+  }
+
+  private resync(): void {
+    const last = readLastLine(this.file);
+    if (last !== undefined) {
+      const rec = JSON.parse(last) as AuditRecord;
+      this.seq = rec.seq;
+      this.prev = rec.hash;
+    }
+    this.size = this.fd === undefined ? 0 : fstatSync(this.fd).size;
   }
 
   /** Calls `listener` with every record written from now on (metrics, alerts, tests). */

@@ -24,14 +24,16 @@ export interface AuditStage {
   failed(exchange: Exchange, error: unknown): void;
   /** A refusal given before a message could be read (Origin, size, JSON): no exchange exists yet. */
   refusedAtEdge(refusal: Refusal, actor: Actor, target: string | null): void;
+  /** Any other security event (logins, token grants, revocations, admin actions). */
+  event(event: AuditEvent): void;
 }
 
 /** Writes nothing: for a gateway run with `audit.enabled: false`. */
-export const noAudit: AuditStage = { completed() {}, failed() {}, refusedAtEdge() {} };
+export const noAudit: AuditStage = { completed() {}, failed() {}, refusedAtEdge() {}, event() {} };
 
 export function auditStage(log: AuditLog): AuditStage {
   const actorOf = (ex: Exchange): Actor => ({
-    user: ex.principal?.id ?? null,
+    user: ex.principal?.name ?? null,
     ip: ex.caller.ip,
     session: ex.caller.session === undefined ? null : sessionTag(ex.caller.session.id),
     via: `mcp/${ex.caller.protocolVersion}`,
@@ -67,6 +69,9 @@ export function auditStage(log: AuditLog): AuditStage {
     },
     refusedAtEdge(refusal, actor, target) {
       log.record({ type: refusal.auditType, outcome: "failure", severity: "warning", actor, target, reason: refusal.reason, details: { code: refusal.code } });
+    },
+    event(event) {
+      log.record(event);
     },
   };
 }

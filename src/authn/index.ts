@@ -1,21 +1,48 @@
-// The authenticate stage: who is calling, and whether the MCP session they present is theirs.
+// The authenticate stage: who is calling (the gateway's tokens, API keys, external OAuth issuers), and whether the MCP session they present is theirs.
 import type { IncomingHttpHeaders } from "node:http";
 import { Refusal } from "../errors/index.ts";
 import type { Principal, Stage } from "../pipeline/index.ts";
 import type { Session } from "../session/index.ts";
+import type { ExternalIssuers } from "./oauth.ts";
+import { CredentialRefused, type Identity } from "./service.ts";
+
+export { Identity, IdentityRefused, OAuthError, CredentialRefused, normalizeName } from "./service.ts";
+export type { TokenResponse } from "./service.ts";
+
+/** The caller when `auth.anonymous` lets credential-less requests in (loopback binds only). */
+export const ANONYMOUS: Principal = Object.freeze({ id: "anonymous", name: "anonymous", kind: "anonymous", roles: Object.freeze([]) as readonly string[], scopes: undefined, sessionId: undefined });
+
+/** Identifies the caller of one HTTP request (once per request, however many messages it carries). */
+export type Identify = (headers: IncomingHttpHeaders, ip: string) => Promise<Principal>;
+
+/** RFC 6750 §2.1: `Bearer` and a b64token. */
+const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
 
 /**
- * The caller when no credential scheme is configured. This version has none yet (users, tokens,
- * API keys and OAuth issuers land with the identity work), which is why the gateway refuses to
- * bind anything but a loopback address: only processes on this machine can reach it.
+ * Builds the credential check of `/mcp`. No credentials: 401 with `WWW-Authenticate: Bearer
+ * resource_metadata=…` and no error code (RFC 6750 §3.1); bad, expired or revoked ones: 401 with
+ * `error="invalid_token"`. The true reason goes to the audit log only.
  */
-export const ANONYMOUS: Principal = Object.freeze({ id: "anonymous", kind: "anonymous", roles: Object.freeze([]) as readonly string[] });
-
-/** Identifies the caller of one HTTP request. */
-export type Identify = (headers: IncomingHttpHeaders, ip: string) => Principal | Promise<Principal>;
-
-/** Today's only identity: every caller is {@link ANONYMOUS}. */
-export const identifyAnonymous: Identify = () => ANONYMOUS;
+export function createIdentify(options: { identity: Identity; issuers: ExternalIssuers; anonymous: boolean; resourceMetadataUrl: string }): Identify {
+  const challenge = (error?: string): Record<string, string> => ({
+    "www-authenticate": `Bearer ${error === undefined ? "" : `error="${error}", `}resource_metadata="${options.resourceMetadataUrl}"`,
+  });
+  return async (headers) => {
+    const header = headers.authorization;
+    if (header === undefined || header === "") {
+      if (options.anonymous) return ANONYMOUS;
+      throw new Refusal("unauthenticated", { reason: "no credentials", headers: challenge() });
+    }
+    const token = BEARER.exec(header)?.[1];
+    if (token === undefined) throw new Refusal("invalid_token", { reason: "not a Bearer credential", headers: challenge("invalid_token") });
+    try {
+      return options.issuers.claims(token) ? await options.issuers.principal(token) : await options.identity.principal(token);
+    } catch (err) {
+      if (err instanceof CredentialRefused) throw new Refusal("invalid_token", { reason: err.reason, headers: challenge("invalid_token") });
+      throw err;
+    }
+  };
+}
 
 /**
  * A session belongs to the principal that opened it. Presenting its id with anyone else's
@@ -25,17 +52,12 @@ export function assertSessionOwner(session: Session, principal: Principal): void
   if (session.principalId !== principal.id) throw new Refusal("session_hijack", { reason: `session of ${session.principalId} presented by ${principal.id}` });
 }
 
-/** The pipeline stage: sets `principal` and checks session ownership. */
-export function authenticateStage(identify: Identify): Stage {
-  return (ex) => {
-    const principal = identify(ex.headers, ex.caller.ip);
-    if (principal instanceof Promise)
-      return principal.then((p) => {
-        ex.principal = p;
-        if (ex.caller.session !== undefined) assertSessionOwner(ex.caller.session, p);
-      });
-    ex.principal = principal;
-    if (ex.caller.session !== undefined) assertSessionOwner(ex.caller.session, principal);
-    return undefined;
-  };
-}
+/**
+ * The pipeline stage. Credentials were checked once for the HTTP request (before its body was
+ * read); here every message is held to them: it must carry a principal, and its session must be
+ * that principal's.
+ */
+export const authenticateStage: Stage = (ex) => {
+  if (ex.principal === undefined) throw new Refusal("unauthenticated", { reason: "no principal reached the pipeline" });
+  if (ex.caller.session !== undefined) assertSessionOwner(ex.caller.session, ex.principal);
+};

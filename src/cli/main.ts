@@ -1,12 +1,16 @@
 // The `bastion` command (SPEC §1): exit 0 on success, 1 on a refused operation, 2 on bad usage; errors are one line on stderr, never a stack trace.
+import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { Command, CommanderError } from "commander";
 import { loadOrCreateKey, verifyAuditLog } from "../audit/index.ts";
 import { configPath, loadConfigFile, DEFAULT_CONFIG_PATH } from "../config/index.ts";
 import { BastionError, ConfigError, OperationRefused } from "../errors/index.ts";
-import { startGateway, type Gateway } from "../gateway.ts";
+import { fileKey } from "../authn/tokens.ts";
+import { gatewayUrl, openIdentity, startGateway, type Gateway } from "../gateway.ts";
+import { openStore } from "../store/index.ts";
 import { GATEWAY_INFO } from "../protocol/versions.ts";
+import { identityCommands } from "./identity.ts";
 import { CONFIG_TEMPLATE } from "./template.ts";
 
 /** Where a command writes: stdout for results, stderr for problems (tests pass their own). */
@@ -15,9 +19,11 @@ export interface Io {
   err: (text: string) => void;
   cwd: string;
   env: NodeJS.ProcessEnv;
+  /** Where passwords are read (`--password-stdin`, or the terminal without echo). */
+  stdin: NodeJS.ReadableStream & { isTTY?: boolean };
 }
 
-const defaultIo: Io = { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t), cwd: process.cwd(), env: process.env };
+const defaultIo: Io = { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t), cwd: process.cwd(), env: process.env, stdin: process.stdin };
 
 interface Globals {
   config?: string;
@@ -30,44 +36,85 @@ export interface InitReport {
   kept: string[];
 }
 
-/** Creates what is missing of the working layout (config, audit key, log and sandbox folders); never overwrites a file. */
-export function init(cwd: string, file: string): InitReport {
+/**
+ * Creates what is missing of the working layout — the config, the audit, signing and secrets keys
+ * (0600), the store, and the log and sandbox folders — as the (new or existing) config names them;
+ * never overwrites anything.
+ */
+export async function init(cwd: string, file: string, env: NodeJS.ProcessEnv): Promise<InitReport> {
   const report: InitReport = { created: [], kept: [] };
+  const note = (name: string, existed: boolean): void => void (existed ? report.kept : report.created).push(name);
   const configFile = path.resolve(cwd, file);
-  if (existsSync(configFile)) report.kept.push(file);
-  else {
+  const hadConfig = existsSync(configFile);
+  if (!hadConfig) {
     mkdirSync(path.dirname(configFile), { recursive: true, mode: 0o700 });
     writeFileSync(configFile, CONFIG_TEMPLATE, { mode: 0o600, flag: "wx" });
-    report.created.push(file);
   }
-  const key = path.resolve(cwd, "security/audit.key");
-  if (existsSync(key)) report.kept.push("security/audit.key");
-  else {
-    loadOrCreateKey(key);
-    report.created.push("security/audit.key");
+  note(file, hadConfig);
+  const loaded = loadConfigFile(configFile, env, cwd);
+  const { config } = loaded;
+  const at = (f: string): string => path.resolve(cwd, f);
+  for (const keyFile of [config.audit.keyFile, config.auth.secretsKeyFile]) {
+    const existed = existsSync(at(keyFile));
+    loadOrCreateKey(at(keyFile));
+    note(keyFile, existed);
   }
-  for (const dir of ["logs", "data", "sandbox"]) {
-    if (existsSync(path.resolve(cwd, dir))) continue;
-    mkdirSync(path.resolve(cwd, dir), { recursive: true, mode: 0o700 });
+  if (env["JWT_SECRET_KEY"] === undefined || env["JWT_SECRET_KEY"] === "") {
+    const existed = existsSync(at(config.auth.jwt.keyFile));
+    await fileKey(at(config.auth.jwt.keyFile), config.auth.jwt.algorithm);
+    note(config.auth.jwt.keyFile, existed);
+  }
+  const storeName = config.store.driver === "sqlite" ? config.store.path : `postgres schema ${config.store.schema}`;
+  const storeExisted = config.store.driver === "sqlite" && existsSync(at(config.store.path));
+  const store = await openStore(config.store.driver === "sqlite" ? { driver: "sqlite", path: at(config.store.path) } : config.store);
+  await store.close();
+  note(storeName, storeExisted);
+  for (const dir of ["logs", "sandbox"]) {
+    if (existsSync(at(dir))) continue;
+    mkdirSync(at(dir), { recursive: true, mode: 0o700 });
     report.created.push(`${dir}/`);
   }
-  const welcome = path.resolve(cwd, "sandbox/README.txt");
+  const welcome = at("sandbox/README.txt");
   if (!existsSync(welcome)) writeFileSync(welcome, "This folder is what the demo file-system upstream of `bastion quickstart` may read and write.\n", { flag: "wx" });
   return report;
 }
 
+/** A password that passes any policy: 144 random bits, plus one character of each class. */
+function generatedPassword(): string {
+  return `${randomBytes(18).toString("base64url")}-Aa1`;
+}
+
+/**
+ * The first user of a fresh store: `admin`, with a generated password and an API key, both printed
+ * once by quickstart. Returns undefined when the store already has users.
+ */
+async function firstAdmin(io: Io, globals: Globals): Promise<{ password: string; key: string } | undefined> {
+  const loaded = loadConfigFile(path.resolve(io.cwd, configPath(globals.config, io.env)), io.env, io.cwd);
+  const { store, identity } = await openIdentity(loaded, io.env, gatewayUrl(loaded, loaded.config.server.port));
+  try {
+    if ((await identity.listUsers()).length > 0) return undefined;
+    const password = generatedPassword();
+    await identity.addUser("admin", ["admin"], password);
+    const { key } = await identity.createApiKey("admin", ["*"], null, "created by quickstart");
+    return { password, key };
+  } finally {
+    await store.close();
+  }
+}
+
 /** A ready-to-paste command that lists tools through the gateway (2026-07-28, no SDK needed). */
-export function listToolsCommand(url: string): string {
+export function listToolsCommand(url: string, key = "$BASTION_KEY"): string {
   const body = JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list", params: { _meta: { "io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {} } } });
   return [
     `curl -s ${url} \\`,
+    `  -H 'authorization: Bearer ${key}' \\`,
     `  -H 'content-type: application/json' -H 'accept: application/json' \\`,
     `  -H 'mcp-protocol-version: 2026-07-28' -H 'mcp-method: tools/list' \\`,
     `  -d '${body}'`,
   ].join("\n");
 }
 
-async function serve(io: Io, globals: Globals, banner: boolean): Promise<Gateway> {
+async function serve(io: Io, globals: Globals, banner: boolean, admin?: { password: string; key: string }): Promise<Gateway> {
   const loaded = loadConfigFile(path.resolve(io.cwd, configPath(globals.config, io.env)), io.env, io.cwd);
   const gateway = await startGateway(loaded).catch((err: unknown) => {
     const code = (err as NodeJS.ErrnoException).code;
@@ -92,9 +139,18 @@ async function serve(io: Io, globals: Globals, banner: boolean): Promise<Gateway
       `  upstreams     ${upstreams.map((u) => `${u.name} (${u.state}${u.era === null ? "" : `, ${u.era}`})`).join(", ")}`,
       `  audit log     ${gateway.audit?.file ?? "disabled"}`,
       "",
-      "List the tools through the gateway:",
-      "",
-      listToolsCommand(gateway.url),
+      ...(admin === undefined
+        ? ["Callers need credentials: `bastion apikey create --user NAME` prints an API key.", "", "List the tools through the gateway (with BASTION_KEY set to an API key):", "", listToolsCommand(gateway.url)]
+        : [
+            "Created the first user, shown once — store them now:",
+            `  user      admin`,
+            `  password  ${admin.password}   (role admin: password logins also need TOTP, see bastion user mfa enroll admin)`,
+            `  API key   ${admin.key}`,
+            "",
+            "List the tools through the gateway:",
+            "",
+            listToolsCommand(gateway.url, admin.key),
+          ]),
       "",
       "Or point any MCP client (Streamable HTTP) at the endpoint. Ctrl-C stops the gateway.",
       "",
@@ -118,8 +174,8 @@ export function program(io: Io = defaultIo): Command {
   cmd
     .command("init")
     .description("write a commented security/config.yaml and the audit key; never overwrites an existing file")
-    .action(() => {
-      const report = init(io.cwd, configPath(globals().config, io.env));
+    .action(async () => {
+      const report = await init(io.cwd, configPath(globals().config, io.env), io.env);
       if (globals().json) io.out(`${JSON.stringify(report)}\n`);
       else {
         for (const f of report.created) io.out(`created ${f}\n`);
@@ -138,10 +194,13 @@ export function program(io: Io = defaultIo): Command {
     .command("quickstart")
     .description("init where needed, then serve the demo upstreams and print how to reach them")
     .action(async () => {
-      const report = init(io.cwd, configPath(globals().config, io.env));
+      const report = await init(io.cwd, configPath(globals().config, io.env), io.env);
       if (!globals().json) for (const f of report.created) io.out(`created ${f}\n`);
-      await serve(io, globals(), true);
+      const admin = await firstAdmin(io, globals());
+      await serve(io, globals(), true, admin);
     });
+
+  identityCommands(cmd, io, globals);
 
   const audit = cmd.command("audit").description("the audit log");
   audit

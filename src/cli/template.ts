@@ -11,7 +11,6 @@ export const CONFIG_TEMPLATE = `# mcp-bastion configuration (SPEC §2). Validate
 # the file where this version uses them.
 
 server:
-  # This version cannot authenticate callers yet, so it serves loopback addresses only.
   host: 127.0.0.1
   port: 8443
   # publicUrl: https://mcp.example.com/mcp   # the URL clients use, when behind a proxy
@@ -48,6 +47,43 @@ upstreams:
   # search:
   #   url: https://search.internal/mcp
   #   headers: { Authorization: "Bearer \${env:SEARCH_TOKEN}" }
+
+# Users, roles, API keys and sessions live here (bastion user …, bastion apikey …).
+store:
+  driver: sqlite
+  path: data/bastion.db
+  # driver: postgres
+  # url: postgres://bastion@db.internal:5432/bastion
+  # schema: bastion
+
+# Who may call /mcp. Credentials: the gateway's access tokens (POST /auth/token), API keys
+# (Authorization: Bearer mcpb_…), or tokens of the OAuth issuers listed below.
+auth:
+  anonymous: false               # true lets credential-less callers in as "anonymous" (loopback only)
+  jwt:
+    expirationHours: 1           # JWT_EXPIRATION_HOURS overrides; JWT_SECRET_KEY (≥ 32 bytes) switches to HS256
+    algorithm: EdDSA             # or ES256: the gateway's own key, published at /.well-known/jwks.json
+    keyFile: security/jwt.key
+  sessions:
+    idleMinutes: 30
+    absoluteHours: 12
+    refreshDays: 14
+  passwordPolicy: default        # default (12+ chars, 4 classes, 90 days, last 5) | nist | { minLength: 15, … }
+  lockout:
+    threshold: 5                 # failures from one address in the window lock the account for that address
+    windowMinutes: 15
+    durationMinutes: 15
+    accountThreshold: 100        # failures from everywhere that lock the account everywhere
+  mfa:
+    requiredRoles: [admin]       # these roles must add a TOTP code to password logins
+    issuer: mcp-bastion
+  oauth:
+    issuers: []
+    # - issuer: https://login.example.com/
+    #   jwksUrl: https://login.example.com/.well-known/jwks.json
+    #   audience: https://mcp.example.com/mcp        # default: this gateway's /mcp URL
+    #   roleClaim: groups
+    #   roleMap: { mcp-admins: [admin], staff: [reader] }
 
 # Roles and their permissions (U.T for a tool, prompt:U.P, resource:<uri pattern>, * wildcards).
 # Parsed now; enforced by the authorize stage of a later version.

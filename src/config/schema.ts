@@ -1,5 +1,6 @@
 // The shape of security/config.yaml (SPEC §2), validated with zod; defaults live here and nowhere else.
 import { z } from "zod";
+import { passwordPolicySchema } from "../authn/policy.ts";
 
 /** An upstream's name: it becomes the default tool prefix, so it may not contain the `.` that separates prefix and tool. */
 const upstreamName = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "1–64 characters of A-Z a-z 0-9 _ -");
@@ -92,6 +93,89 @@ const audit = z
 
 const role = z.strictObject({ permissions: z.array(z.string()).default([]), description: z.string().optional() });
 
+/** Where users, keys and sessions live: SQLite by default, PostgreSQL when configured. */
+const store = z
+  .discriminatedUnion("driver", [
+    z.strictObject({ driver: z.literal("sqlite"), path: z.string().min(1).default("data/bastion.db") }),
+    z.strictObject({ driver: z.literal("postgres"), url: z.string().regex(/^postgres(ql)?:\/\//, "a postgres:// URL"), schema: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/).default("bastion") }),
+  ])
+  .default({ driver: "sqlite", path: "data/bastion.db" });
+
+const minutes = (max: number) => z.number().positive().max(max);
+
+/** An external OAuth 2.1 authorization server whose access tokens the gateway accepts (the MCP authorization spec). */
+const issuer = z.strictObject({
+  /** Exact `iss` of its tokens. */
+  issuer: z.url(),
+  /** Where its signing keys are published (fetched with a timeout, cached, refetched at most every 30 s on an unknown kid). */
+  jwksUrl: z.url({ protocol: /^https?$/ }),
+  /** The `aud` its tokens must carry; default: the gateway's canonical /mcp URL. Tokens for anyone else are refused (RFC 8707). */
+  audience: z.string().min(1).optional(),
+  /** Signature algorithms accepted from this issuer (never `none`, never HS*: a shared secret is not an issuer's key). */
+  algorithms: z.array(z.enum(["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"])).min(1).default(["RS256", "ES256", "EdDSA"]),
+  /** Claim holding the subject's roles or groups (a string, space-separated string, or array). Default "roles". */
+  roleClaim: z.string().min(1).default("roles"),
+  /** Claim value → gateway roles. A value not listed grants nothing. */
+  roleMap: z.record(z.string(), z.array(z.string())).default({}),
+  /** Claim naming the user in the audit log. Default "sub". */
+  nameClaim: z.string().min(1).default("sub"),
+});
+
+const auth = z
+  .strictObject({
+    /**
+     * Let callers without credentials in as `anonymous` (no roles). Only on a loopback bind; for
+     * local development and tests. Default false: no credentials, HTTP 401.
+     */
+    anonymous: z.boolean().default(false),
+    jwt: z
+      .strictObject({
+        /** Access-token lifetime in hours (JWT_EXPIRATION_HOURS). Default 1. */
+        expirationHours: z.number().positive().max(720).default(1),
+        /** Asymmetric algorithm of the gateway's own key when JWT_SECRET_KEY is not set. Default EdDSA (Ed25519). */
+        algorithm: z.enum(["EdDSA", "ES256"]).default("EdDSA"),
+        /** The signing key (PKCS#8 PEM, 0600), created by init. Default security/jwt.key. */
+        keyFile: z.string().default("security/jwt.key"),
+        /** Seconds of clock skew tolerated. Default 30. */
+        leewaySeconds: z.number().int().min(0).max(300).default(30),
+      })
+      .prefault({}),
+    sessions: z
+      .strictObject({
+        /** A session unused this long ends. Default 30 minutes. */
+        idleMinutes: minutes(7 * 24 * 60).default(30),
+        /** A session ends this long after login, however active. Default 12 hours. */
+        absoluteHours: z.number().positive().max(24 * 90).default(12),
+        /** Refresh tokens live this long unless rotated or revoked first (bounded by the session anyway). Default 14 days. */
+        refreshDays: z.number().positive().max(365).default(14),
+      })
+      .prefault({}),
+    /** "default" (the original design: 12+ characters, four classes, 90 days, last 5), "nist", or overrides. */
+    passwordPolicy: passwordPolicySchema.optional(),
+    lockout: z
+      .strictObject({
+        /** Failures from one address in the window that lock the account for that address. Default 5. */
+        threshold: z.number().int().min(1).max(100).default(5),
+        windowMinutes: minutes(24 * 60).default(15),
+        durationMinutes: minutes(7 * 24 * 60).default(15),
+        /** Failures from all addresses in the window that lock the account everywhere (NIST: at most 100). Default 100. */
+        accountThreshold: z.number().int().min(1).max(100).default(100),
+      })
+      .prefault({}),
+    mfa: z
+      .strictObject({
+        /** Roles whose users must log in with a TOTP code. Default ["admin"]. */
+        requiredRoles: z.array(z.string()).default(["admin"]),
+        /** Issuer name shown in authenticator apps. Default "mcp-bastion". */
+        issuer: z.string().min(1).max(64).default("mcp-bastion"),
+      })
+      .prefault({}),
+    oauth: z.strictObject({ issuers: z.array(issuer).default([]) }).prefault({}),
+    /** The key sealing TOTP secrets at rest (0600), until the vault keeps it. Default security/identity.key. */
+    secretsKeyFile: z.string().default("security/identity.key"),
+  })
+  .prefault({});
+
 /** Sections whose stages land with later work: accepted and reported at start-up as not enforced. */
 const pending = z.record(z.string(), z.unknown()).optional();
 
@@ -100,9 +184,9 @@ export const configSchema = z.strictObject({
   upstreams: z.record(upstreamName, z.union([stdioUpstream, httpUpstream])).default({}),
   roles: z.record(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/), role).default({}),
   audit,
-  store: pending,
+  store,
   state: pending,
-  auth: pending,
+  auth,
   validation: pending,
   rateLimits: pending,
   vault: pending,
@@ -114,6 +198,6 @@ export type Config = z.infer<typeof configSchema>;
 export type ServerLimits = Config["server"]["limits"];
 
 /** Config sections that are parsed but whose pipeline stage is not built yet; start-up names them so nobody believes they are enforced. */
-export const PENDING_SECTIONS = ["roles", "store", "state", "auth", "validation", "rateLimits", "vault", "alerts", "metrics"] as const;
+export const PENDING_SECTIONS = ["roles", "state", "validation", "rateLimits", "vault", "alerts", "metrics"] as const;
 
 export const isStdio = (u: UpstreamConfig): u is StdioUpstreamConfig => "command" in u;

@@ -7,6 +7,8 @@
  * a stack trace), `audit` the audit event type it is recorded under.
  */
 export const REFUSALS = {
+  unauthenticated: { http: 401, rpc: -32001, message: "Unauthorized: credentials are required", audit: "auth.failure" },
+  invalid_token: { http: 401, rpc: -32001, message: "Unauthorized: invalid, expired or revoked credentials", audit: "auth.failure" },
   origin_forbidden: { http: 403, rpc: -32000, message: "Forbidden: Origin not allowed", audit: "network.refused" },
   host_forbidden: { http: 403, rpc: -32000, message: "Forbidden: Host not allowed", audit: "network.refused" },
   body_too_large: { http: 413, rpc: -32600, message: "Request body too large", audit: "network.refused" },
@@ -61,7 +63,9 @@ export class Refusal extends BastionError {
   readonly reason: string;
   /** The request id, when the refused message had a readable one (answers echo it). */
   readonly requestId: string | number | undefined;
-  constructor(code: RefusalCode, opts: { message?: string; reason?: string; data?: Record<string, unknown>; http?: number; rpc?: number; requestId?: string | number } = {}) {
+  /** HTTP headers the answer must carry (WWW-Authenticate, Retry-After). */
+  readonly headers: Record<string, string>;
+  constructor(code: RefusalCode, opts: { message?: string; reason?: string; data?: Record<string, unknown>; http?: number; rpc?: number; requestId?: string | number; headers?: Record<string, string> } = {}) {
     const entry = REFUSALS[code];
     super(code, opts.message ?? entry.message);
     this.http = opts.http ?? entry.http;
@@ -69,6 +73,7 @@ export class Refusal extends BastionError {
     this.data = opts.data;
     this.reason = opts.reason ?? code;
     this.requestId = opts.requestId;
+    this.headers = opts.headers ?? {};
   }
 
   /** The audit event type this refusal is recorded under. */

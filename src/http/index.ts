@@ -6,6 +6,7 @@ import { Refusal } from "../errors/index.ts";
 import { errorResponse } from "../jsonrpc/index.ts";
 import { checkHost, checkOrigin } from "../guard/index.ts";
 import { sendJson } from "../protocol/stream.ts";
+import type { createAuthEndpoints } from "../authn/endpoints.ts";
 
 export interface HttpDeps {
   allowedOrigins: readonly string[];
@@ -15,6 +16,7 @@ export interface HttpDeps {
   /** Readiness: each dependency and whether it is up. */
   readiness: () => { ready: boolean; checks: Record<string, unknown> };
   audit: AuditStage;
+  auth: ReturnType<typeof createAuthEndpoints>;
 }
 
 /** Headers every answer carries: nothing here is meant to be framed, sniffed or cached by a browser. */
@@ -25,11 +27,20 @@ const SECURITY_HEADERS: Record<string, string> = {
   "referrer-policy": "no-referrer",
 };
 
-export function createHttpServer(deps: HttpDeps): http.Server {
-  const allowedOrigins = deps.allowedOrigins.map((o) => o.toLowerCase());
+/**
+ * The server, listening before its routes exist: the gateway's URL (token audience, resource
+ * metadata) depends on the port it got. Requests before `install` are answered 503.
+ */
+export function createHttpServer(): { server: http.Server; install: (deps: HttpDeps) => void } {
+  let deps: HttpDeps | undefined;
+  let allowedOrigins: string[] = [];
   const server = http.createServer({ requestTimeout: 30_000, headersTimeout: 20_000, maxHeaderSize: 16 * 1024 }, (req, res) => {
     const ip = req.socket.remoteAddress ?? "unknown";
     for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.setHeader(k, v);
+    if (deps === undefined) {
+      req.resume();
+      return sendJson(res, 503, { error: "starting" }, { "retry-after": "1" });
+    }
     try {
       // RFC 9112 §3.2: two Host lines are a malformed request; Node would silently keep the first.
       if (hostLines(req.rawHeaders) > 1) throw new Refusal("invalid_message", { http: 400, message: "Bad Request: more than one Host header", reason: "duplicate Host header" });
@@ -48,9 +59,23 @@ export function createHttpServer(deps: HttpDeps): http.Server {
       void deps.mcp(req, res, ip);
       return;
     }
+    if (path === "/auth/token" || path === "/auth/revoke") {
+      if (req.method !== "POST") {
+        req.resume();
+        return sendJson(res, 405, { error: "invalid_request", error_description: "use POST" }, { allow: "POST" });
+      }
+      void (path === "/auth/token" ? deps.auth.token(req, res, ip) : deps.auth.revoke(req, res, ip)).catch(() => {
+        if (!res.headersSent) sendJson(res, 500, { error: "server_error" });
+      });
+      return;
+    }
     req.resume();
     if (req.method !== "GET" && req.method !== "HEAD") return sendJson(res, 405, { error: "method not allowed" }, { allow: "GET" });
     if (path === "/healthz") return sendJson(res, 200, { status: "ok" });
+    // RFC 9728 §3: the root form and the path-aware form for /mcp.
+    if (path === "/.well-known/oauth-protected-resource" || path === "/.well-known/oauth-protected-resource/mcp") return deps.auth.protectedResource(res);
+    if (path === "/.well-known/oauth-authorization-server") return deps.auth.authorizationServer(res);
+    if (path === "/.well-known/jwks.json") return void deps.auth.jwks(res);
     if (path === "/readyz") {
       const r = deps.readiness();
       return sendJson(res, r.ready ? 200 : 503, { status: r.ready ? "ready" : "not ready", checks: r.checks });
@@ -60,11 +85,17 @@ export function createHttpServer(deps: HttpDeps): http.Server {
   // A client that sends a malformed request line or headers gets a plain 400, an audit record, and the connection closes.
   server.on("clientError", (err: NodeJS.ErrnoException, socket) => {
     const refusal = new Refusal("invalid_message", { http: 400, reason: `malformed HTTP request (${err.code ?? "parse error"})` });
-    deps.audit.refusedAtEdge(refusal, { user: null, ip: (socket as Socket).remoteAddress ?? "unknown", session: null, via: "http" }, null);
+    deps?.audit.refusedAtEdge(refusal, { user: null, ip: (socket as Socket).remoteAddress ?? "unknown", session: null, via: "http" }, null);
     if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n");
     else socket.destroy();
   });
-  return server;
+  return {
+    server,
+    install(d) {
+      deps = d;
+      allowedOrigins = d.allowedOrigins.map((o) => o.toLowerCase());
+    },
+  };
 }
 
 function hostLines(raw: readonly string[]): number {

@@ -4,11 +4,16 @@ import type { Params, RpcNotification, RpcRequest } from "../jsonrpc/index.ts";
 import type { Era, LogLevel } from "../protocol/versions.ts";
 import type { Session } from "../session/index.ts";
 
-/** Who a caller is once authenticated. `id` is what sessions and limits are keyed on. */
+/** Who a caller is once authenticated. `id` is what sessions and limits are keyed on; `name` is what the audit log shows. */
 export interface Principal {
   id: string;
+  name: string;
   kind: "anonymous" | "user" | "apikey" | "oauth" | "mtls";
   roles: readonly string[];
+  /** Permissions the credential narrows the roles to (API-key or OAuth scopes); undefined: the roles' own. */
+  scopes: readonly string[] | undefined;
+  /** The gateway session an access token belongs to. */
+  sessionId: string | undefined;
 }
 
 /** The client side of an exchange: address, era, and what the client declared about itself. */

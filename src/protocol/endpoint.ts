@@ -8,7 +8,7 @@ import { Refusal } from "../errors/index.ts";
 import { acceptance, checkContentType, parseMessages, readBody, type Acceptance } from "../guard/index.ts";
 import { errorResponse, resultResponse, type Id, type RpcMessage, type RpcNotification, type RpcRequest, type RpcResponse } from "../jsonrpc/index.ts";
 import type { Logger } from "../log/index.ts";
-import type { Caller, Channel, Exchange, Pipeline } from "../pipeline/index.ts";
+import type { Caller, Channel, Exchange, Pipeline, Principal } from "../pipeline/index.ts";
 import type { Session, SessionStore } from "../session/index.ts";
 import { CallCancelled, UpstreamRpcError } from "../upstream/index.ts";
 import { assertHeadersMatchBody, decodeHeaderValue } from "./headers.ts";
@@ -98,9 +98,9 @@ export function createMcpEndpoint(deps: EndpointDeps): (req: IncomingMessage, re
   /** Answers a refusal that happened before (or outside) the pipeline, and audits it. */
   const refuseAtEdge = (res: ServerResponse, ip: string, headers: IncomingHttpHeaders, refusal: Refusal, id: Id | null): void => {
     audit.refusedAtEdge(refusal, edgeActor(ip, headers), null);
-    const extra: Record<string, string> = refusal.code === "method_not_allowed" ? { allow: "POST, GET, DELETE" } : {};
-    // The rest of an oversized body is not worth reading: close the connection instead of draining it.
-    if (refusal.code === "body_too_large") {
+    const extra: Record<string, string> = { ...refusal.headers, ...(refusal.code === "method_not_allowed" ? { allow: "POST, GET, DELETE" } : {}) };
+    // A refused body (too large, or sent without valid credentials) is not worth reading: close instead of draining it.
+    if (refusal.code === "body_too_large" || refusal.code === "unauthenticated" || refusal.code === "invalid_token") {
       extra["connection"] = "close";
       const socket = res.socket;
       res.once("finish", () => socket?.end());
@@ -117,12 +117,12 @@ export function createMcpEndpoint(deps: EndpointDeps): (req: IncomingMessage, re
     reply.finish(errorResponse(id, { code: -32603, message: "Internal error" }), 500);
   };
 
-  const exchange = (message: RpcRequest | RpcNotification, caller: Caller, headers: IncomingHttpHeaders, channel: Channel): Exchange => ({
+  const exchange = (message: RpcRequest | RpcNotification, caller: Caller, headers: IncomingHttpHeaders, channel: Channel, principal: Principal): Exchange => ({
     message,
     caller,
     headers,
     channel,
-    principal: undefined,
+    principal,
     target: undefined,
     upstream: undefined,
     startedAt: Date.now(),
@@ -144,7 +144,7 @@ export function createMcpEndpoint(deps: EndpointDeps): (req: IncomingMessage, re
 
   // ---- 2026-07-28: one self-contained POST per message ----------------------------------------
 
-  async function modernPost(req: IncomingMessage, res: ServerResponse, ip: string, message: RpcMessage, accept: Acceptance): Promise<void> {
+  async function modernPost(req: IncomingMessage, res: ServerResponse, ip: string, message: RpcMessage, accept: Acceptance, principal: Principal): Promise<void> {
     if (!("method" in message)) throw new Refusal("invalid_message", { reason: "a response, but 2026-07-28 servers send no requests" });
     const meta = isObject(message.params?.["_meta"]) ? (message.params["_meta"] as Record<string, unknown>) : {};
     if ("id" in message) {
@@ -175,14 +175,14 @@ export function createMcpEndpoint(deps: EndpointDeps): (req: IncomingMessage, re
       logLevel: isLogLevel(level) ? level : undefined,
       session: undefined,
     };
-    if (!("id" in message)) return notification(res, exchange(message, caller, req.headers, silent));
+    if (!("id" in message)) return notification(res, exchange(message, caller, req.headers, silent, principal));
     const reply = new Reply(res, accept.json);
     const abort = new AbortController();
     // 2026-07-28: a client that closes the response stream has cancelled the request.
     res.on("close", () => {
       if (!reply.finished) abort.abort();
     });
-    const ex = exchange(message, caller, req.headers, { signal: abort.signal, notify: (n) => reply.send(n), request: undefined });
+    const ex = exchange(message, caller, req.headers, { signal: abort.signal, notify: (n) => reply.send(n), request: undefined }, principal);
     try {
       const result = (await pipeline(ex)) ?? {};
       reply.finish(resultResponse(message.id, finishModern(message.method, result)));
@@ -193,12 +193,12 @@ export function createMcpEndpoint(deps: EndpointDeps): (req: IncomingMessage, re
 
   // ---- session era: initialize, then everything under Mcp-Session-Id ---------------------------
 
-  async function legacyPost(req: IncomingMessage, res: ServerResponse, ip: string, messages: RpcMessage[], batch: boolean, accept: Acceptance): Promise<void> {
+  async function legacyPost(req: IncomingMessage, res: ServerResponse, ip: string, messages: RpcMessage[], batch: boolean, accept: Acceptance, principal: Principal): Promise<void> {
     const sid = header(req.headers, "mcp-session-id");
     const first = messages[0] as RpcMessage;
     if (sid === undefined) {
       if (batch || !("method" in first) || first.method !== "initialize" || !("id" in first)) throw new Refusal("session_required");
-      return initialize(req, res, ip, first, accept);
+      return initialize(req, res, ip, first, accept, principal);
     }
     const session = sessions.get(sid);
     if (session === undefined) throw new Refusal("session_not_found", { reason: "unknown or expired session" });
@@ -217,16 +217,16 @@ export function createMcpEndpoint(deps: EndpointDeps): (req: IncomingMessage, re
       logLevel: session.logLevel,
       session,
     };
-    if (!batch) return legacyMessage(req, res, session, caller, first, accept);
+    if (!batch) return legacyMessage(req, res, session, caller, first, accept, principal);
 
     // 2025-03-26 batches: every element goes through the whole pipeline on its own.
-    const answers = await Promise.all(messages.map((m) => batchElement(req, session, caller, m)));
+    const answers = await Promise.all(messages.map((m) => batchElement(req, session, caller, m, principal)));
     const responses = answers.filter((a): a is RpcResponse => a !== undefined);
     if (responses.length === 0) res.writeHead(202).end();
     else sendJson(res, 200, responses);
   }
 
-  async function initialize(req: IncomingMessage, res: ServerResponse, ip: string, message: RpcRequest, accept: Acceptance): Promise<void> {
+  async function initialize(req: IncomingMessage, res: ServerResponse, ip: string, message: RpcRequest, accept: Acceptance, principal: Principal): Promise<void> {
     const params = message.params ?? {};
     const caps = params["capabilities"];
     const info = params["clientInfo"];
@@ -239,37 +239,36 @@ export function createMcpEndpoint(deps: EndpointDeps): (req: IncomingMessage, re
       logLevel: undefined,
       session: undefined,
     };
-    const ex = exchange(message, caller, req.headers, silent);
+    const ex = exchange(message, caller, req.headers, silent, principal);
     let result: Record<string, unknown>;
     try {
       result = (await pipeline(ex)) ?? {};
     } catch (err) {
       return answerError(new Reply(res, true), message.id, err, "legacy");
     }
-    const session = sessions.create(ex.principal?.id ?? "anonymous", String(result["protocolVersion"]), caller.capabilities, caller.clientInfo);
+    const session = sessions.create(principal.id, String(result["protocolVersion"]), caller.capabilities, caller.clientInfo);
     const listener: Listener = { wantsList: () => true, send: (n) => session.notify(n) };
     session.listener = listener;
     hub.add(listener);
     new Reply(res, accept.json, { "mcp-session-id": session.id }).finish(resultResponse(message.id, result));
   }
 
-  async function legacyMessage(req: IncomingMessage, res: ServerResponse, session: Session, caller: Caller, message: RpcMessage, accept: Acceptance): Promise<void> {
+  async function legacyMessage(req: IncomingMessage, res: ServerResponse, session: Session, caller: Caller, message: RpcMessage, accept: Acceptance, principal: Principal): Promise<void> {
     if (!("method" in message)) {
       // The client answers one of the gateway's server→client requests; only the session's owner may.
-      const principal = await deps.identify(req.headers, caller.ip);
       assertSessionOwner(session, principal);
       session.answer(message.id, message.result, message.error);
       res.writeHead(202).end();
       return;
     }
-    if (!("id" in message)) return notification(res, exchange(message, caller, req.headers, silent));
+    if (!("id" in message)) return notification(res, exchange(message, caller, req.headers, silent, principal));
     const stream = session.openStream();
     const reply = new Reply(res, accept.json, {}, { store: session, stream });
     session.replies.set(stream, reply);
     const abort = new AbortController();
     session.inflight.set(message.id, abort);
     const request = accept.sse ? (method: string, params: Record<string, unknown> | undefined) => session.request(reply, method, params, limits.inputRequiredSeconds * 1000) : undefined;
-    const ex = exchange(message, caller, req.headers, { signal: abort.signal, notify: (n) => reply.send(n), request });
+    const ex = exchange(message, caller, req.headers, { signal: abort.signal, notify: (n) => reply.send(n), request }, principal);
     try {
       const result = (await pipeline(ex)) ?? {};
       reply.finish(resultResponse(message.id, result));
@@ -281,13 +280,14 @@ export function createMcpEndpoint(deps: EndpointDeps): (req: IncomingMessage, re
     }
   }
 
-  async function batchElement(req: IncomingMessage, session: Session, caller: Caller, message: RpcMessage): Promise<RpcResponse | undefined> {
+  async function batchElement(req: IncomingMessage, session: Session, caller: Caller, message: RpcMessage, principal: Principal): Promise<RpcResponse | undefined> {
     if (!("method" in message)) {
+      assertSessionOwner(session, principal);
       session.answer(message.id, message.result, message.error);
       return undefined;
     }
     try {
-      const result = await pipeline(exchange(message, caller, req.headers, silent));
+      const result = await pipeline(exchange(message, caller, req.headers, silent, principal));
       return "id" in message ? resultResponse(message.id, result ?? {}) : undefined;
     } catch (err) {
       if (!("id" in message)) return undefined;
@@ -343,15 +343,17 @@ export function createMcpEndpoint(deps: EndpointDeps): (req: IncomingMessage, re
       if (req.method === "POST") {
         checkContentType(req.headers);
         const accept = acceptance(req.headers);
+        // Credentials first: an unauthenticated body is never read (let alone parsed).
+        const principal = await deps.identify(req.headers, ip);
         const parsed = parseMessages(await readBody(req, limits.maxBodyBytes), limits.maxJsonDepth);
         const messages = "single" in parsed ? [parsed.single] : parsed.batch;
         if ("single" in parsed && "id" in parsed.single && parsed.single.id !== null) id = parsed.single.id;
         const era = eraOf(req.headers, messages[0]);
         if (era === "modern") {
           if ("batch" in parsed) throw new Refusal("batch_refused", { reason: "batch in 2026-07-28" });
-          return await modernPost(req, res, ip, parsed.single, accept);
+          return await modernPost(req, res, ip, parsed.single, accept, principal);
         }
-        return await legacyPost(req, res, ip, messages, "batch" in parsed, accept);
+        return await legacyPost(req, res, ip, messages, "batch" in parsed, accept, principal);
       }
       if (req.method === "GET") return await get(req, res, ip);
       if (req.method === "DELETE") return await del(req, res, ip);

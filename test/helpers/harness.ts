@@ -26,11 +26,16 @@ export interface TestGateway {
   close(): Promise<void>;
 }
 
-/** A gateway on a free loopback port with its own audit log in a temp dir; waits until every upstream's first attempt settled. */
+/**
+ * A gateway on a free loopback port with its own audit log, store and keys in a temp dir; waits
+ * until every upstream's first attempt settled. Unless the config says otherwise (`auth`), callers
+ * without credentials are let in as anonymous: the tests of identity configure it themselves.
+ */
 export async function startTestGateway(config: Record<string, unknown>, opts: { log?: Logger; env?: NodeJS.ProcessEnv } = {}): Promise<TestGateway> {
   const dir = mkdtempSync(path.join(tmpdir(), "bastion-test-"));
-  const loaded = loadConfigObject({ audit: { path: path.join(dir, "audit.log"), keyFile: path.join(dir, "audit.key") }, ...config }, opts.env ?? process.env, dir);
-  const gateway = await startGateway(loaded, { port: 0, log: opts.log ?? silentLogger });
+  const loaded = loadConfigObject({ audit: { path: path.join(dir, "audit.log"), keyFile: path.join(dir, "audit.key") }, auth: { anonymous: true }, ...config }, opts.env ?? {}, dir);
+  // Password hashing at a test cost (N=2^10): logins are exercised, not the hardware.
+  const gateway = await startGateway(loaded, { port: 0, log: opts.log ?? silentLogger, env: opts.env ?? {}, scrypt: { ln: 10, r: 8, p: 1 } });
   await gateway.settled();
   return {
     gateway,
