@@ -359,7 +359,7 @@ export class Identity {
         return false;
       },
     });
-    if (violations.length > 0) throw new IdentityRefused(violations.map((v) => v.message).join("; "));
+    if (violations.length > 0) throw new IdentityRefused(violations.map((v) => v.message).join(" "));
   }
 
   private async storePassword(user: User, password: string): Promise<void> {
