@@ -11,6 +11,8 @@ export interface Target {
   url: string;
   tool: string;
   era: Era;
+  /** `Authorization: Bearer …` for the gateway (an API key or an access token); none for the fixture and the bridges. */
+  bearer?: string | undefined;
 }
 
 /** Headers and body of the `tools/call` the load generator repeats (session id added by `prepare`). */
@@ -87,18 +89,21 @@ const resultOf = (messages: unknown[], id: number): Record<string, unknown> | un
 export async function prepare(target: Target): Promise<PreparedCall> {
   let call: { headers: Record<string, string>; body: string };
   let release = async (): Promise<void> => {};
-  if (target.era === "2026-07-28") call = modernCall(target.tool);
-  else {
+  const auth: Record<string, string> = target.bearer === undefined ? {} : { authorization: `Bearer ${target.bearer}` };
+  if (target.era === "2026-07-28") {
+    const modern = modernCall(target.tool);
+    call = { ...modern, headers: { ...modern.headers, ...auth } };
+  } else {
     const init = await post(
       target.url,
-      BASE_HEADERS,
+      { ...BASE_HEADERS, ...auth },
       JSON.stringify({ jsonrpc: "2.0", id: 0, method: "initialize", params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "mcp-bastion-bench", version: "1.0.0" } } }),
     );
     const sid = init.headers.get("mcp-session-id");
     const negotiated = resultOf(init.messages, 0)?.["protocolVersion"];
     if (init.status !== 200 || sid === null) throw new Error(`initialize: HTTP ${init.status}, session id ${String(sid)}`);
     if (negotiated !== "2025-11-25") throw new Error(`initialize negotiated ${String(negotiated)}, not 2025-11-25`);
-    const headers = { ...BASE_HEADERS, "mcp-session-id": sid, "mcp-protocol-version": "2025-11-25" };
+    const headers = { ...BASE_HEADERS, ...auth, "mcp-session-id": sid, "mcp-protocol-version": "2025-11-25" };
     const initialized = await post(target.url, headers, JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" }));
     if (initialized.status !== 202) throw new Error(`notifications/initialized: HTTP ${initialized.status}`);
     // Ids must be unique within a session: concurrent calls sharing one are a protocol error, and bridges

@@ -6,7 +6,7 @@ import type { SdkResult } from "./sdk.ts";
 import { round } from "./stats.ts";
 
 /** Which server stands between the load generator and the fixture. */
-export type PathId = "direct" | "bastion-stdio" | "bastion-http" | "bastion-http-session" | "bastion-stdio-noaudit" | "mcp-proxy" | "supergateway";
+export type PathId = "direct" | "bastion-stdio" | "bastion-http" | "bastion-http-session" | "bastion-stdio-jwt" | "bastion-stdio-anonymous" | "bastion-stdio-noaudit" | "mcp-proxy" | "supergateway";
 
 export interface LoadCase {
   path: PathId;

@@ -68,7 +68,7 @@ async function startFixtureHttp(): Promise<{ server: Server; url: string }> {
  * and over HTTP (`fxh` in 2026-07-28, `fxs` in the session era; the same process as the direct case).
  * `--json` prints one line once every upstream settled.
  */
-async function startGateway(name: string, fixtureUrl: string, opts: { audit: boolean; nodeArgs?: string[] }): Promise<{ server: Server; url: string; auditLog: string }> {
+async function startGateway(name: string, fixtureUrl: string, opts: { audit: boolean; anonymous?: boolean; nodeArgs?: string[] }): Promise<{ server: Server; url: string; auditLog: string; key: string; token: string }> {
   const auditLog = path.join(tmp, `${name}.audit.log`);
   const config = {
     server: { host: "127.0.0.1", port: 0 },
@@ -80,6 +80,9 @@ async function startGateway(name: string, fixtureUrl: string, opts: { audit: boo
       fxs: { url: fixtureUrl, protocol: "legacy" },
     },
     audit: { enabled: opts.audit, path: auditLog, keyFile: path.join(tmp, "audit.key") },
+    // Each gateway its own store and keys; callers authenticate unless this one measures the anonymous path.
+    store: { driver: "sqlite", path: path.join(tmp, `${name}.db`) },
+    auth: { anonymous: opts.anonymous === true, jwt: { keyFile: path.join(tmp, `${name}.jwt.key`) }, secretsKeyFile: path.join(tmp, `${name}.identity.key`) },
   };
   const file = path.join(tmp, `${name}.yaml`);
   // JSON is YAML; no need to hand-format the file.
@@ -97,7 +100,16 @@ async function startGateway(name: string, fixtureUrl: string, opts: { audit: boo
       return info.url;
     },
   });
-  return { server, url: ready, auditLog };
+  // A user of the bench, its API key and an access token, made as an operator would (the CLI, same store).
+  const cli = (...args: string[]): string => execFileSync(process.execPath, [BASTION, ...args, "--config", file, "--json"], { encoding: "utf8" });
+  cli("user", "add", "bench", "--role", "admin", "--no-password");
+  const key = (JSON.parse(cli("apikey", "create", "--user", "bench", "--scopes", "*")) as { key: string }).key;
+  // The access token through the client-credentials grant: `bastion token` would name the configured port (0) as the audience.
+  const { id } = JSON.parse(cli("apikey", "list")).find(() => true) as { id: string };
+  const grant = await fetch(ready.replace(/\/mcp$/, "/auth/token"), { method: "POST", body: new URLSearchParams({ grant_type: "client_credentials", client_id: id, client_secret: key }) });
+  const token = ((await grant.json()) as { access_token?: string }).access_token;
+  if (token === undefined) throw new Error(`client_credentials grant: HTTP ${grant.status}`);
+  return { server, url: ready, auditLog, key, token };
 }
 
 async function startMcpProxy(): Promise<{ server: Server; url: string }> {
@@ -200,6 +212,36 @@ function gitState(): { commit: string; dirty: boolean } {
   }
 }
 
+/**
+ * The per-call CPU of checking a credential, in process: an access token (signature and claims, both
+ * algorithm families) and an API key (hash and constant-time compare). The store look-up comes on top.
+ */
+async function verifyCost(): Promise<{ what: string; us: number }[]> {
+  const { TokenService, fileKey, secretKey } = await import("../src/authn/tokens.ts");
+  const { apiKeyHash, apiKeyMatches, newApiKey } = await import("../src/authn/apikeys.ts");
+  const out: { what: string; us: number }[] = [];
+  const time = async (what: string, n: number, fn: () => Promise<unknown> | unknown): Promise<void> => {
+    for (let i = 0; i < 200; i++) await fn();
+    const start = performance.now();
+    for (let i = 0; i < n; i++) await fn();
+    out.push({ what, us: ((performance.now() - start) * 1000) / n });
+  };
+  for (const key of [await fileKey(path.join(tmp, "verify-eddsa.key"), "EdDSA"), await fileKey(path.join(tmp, "verify-es256.key"), "ES256"), secretKey("x".repeat(32))]) {
+    const tokens = new TokenService({ issuer: "http://127.0.0.1", audience: "http://127.0.0.1/mcp", ttlSeconds: 3600, leewaySeconds: 30, key });
+    // A token's first check (signature and claims) and a repeated one (the gateway remembers verified tokens).
+    const fresh: string[] = [];
+    for (let i = 0; i < 2200; i++) fresh.push((await tokens.issue({ sub: "u", name: "bench", sid: "s", roles: ["admin"], scope: undefined })).token);
+    let next = 0;
+    await time(`${key.alg} access token, first use`, 2000, () => tokens.verify(fresh[next++] as string));
+    const token = fresh[0] as string;
+    await time(`${key.alg} access token, again`, 20000, () => tokens.verify(token));
+  }
+  const { key } = newApiKey();
+  const hash = apiKeyHash(key);
+  await time("API key", 20000, () => apiKeyMatches(key, hash));
+  return out;
+}
+
 /** Records in an audit log and their average size: the gateway writes one per tools/call. */
 function auditStats(file: string): { records: number; bytes: number } {
   try {
@@ -240,14 +282,20 @@ async function main(): Promise<void> {
     const specs: CaseSpec[] = [];
     if (settings.only.includes("throughput")) {
       const quiet = await startGateway("gateway-noaudit", fixture.url, { audit: false });
-      stops.push(quiet.server);
+      const anon = await startGateway("gateway-anonymous", fixture.url, { audit: true, anonymous: true });
+      stops.push(quiet.server, anon.server);
       for (const era of ERAS) {
         specs.push({ path: "direct", label: "direct: fixture over HTTP", era, target: { url: fixture.url, tool: "echo" }, servers: [fixture.server] });
-        specs.push({ path: "bastion-stdio", label: "bastion → fixture (stdio)", era, target: { url: gw.url, tool: "fx.echo" }, servers: [gw.server] });
-        specs.push({ path: "bastion-http", label: "bastion → fixture (HTTP)", era, target: { url: gw.url, tool: "fxh.echo" }, servers: [gw.server, fixture.server] });
-        specs.push({ path: "bastion-http-session", label: "bastion → fixture (HTTP, session upstream)", era, target: { url: gw.url, tool: "fxs.echo" }, servers: [gw.server, fixture.server] });
-        // What the audit log costs: the same stdio path with audit.enabled false.
-        if (era === "2026-07-28") specs.push({ path: "bastion-stdio-noaudit", label: "bastion → stdio, audit log off", era, target: { url: quiet.url, tool: "fx.echo" }, servers: [quiet.server] });
+        specs.push({ path: "bastion-stdio", label: "bastion → fixture (stdio)", era, target: { url: gw.url, tool: "fx.echo", bearer: gw.key }, servers: [gw.server] });
+        specs.push({ path: "bastion-http", label: "bastion → fixture (HTTP)", era, target: { url: gw.url, tool: "fxh.echo", bearer: gw.key }, servers: [gw.server, fixture.server] });
+        specs.push({ path: "bastion-http-session", label: "bastion → fixture (HTTP, session upstream)", era, target: { url: gw.url, tool: "fxs.echo", bearer: gw.key }, servers: [gw.server, fixture.server] });
+        if (era === "2026-07-28") {
+          // What identity costs: the same stdio path with an access token (signature + session look-up) and with no credentials at all.
+          specs.push({ path: "bastion-stdio-jwt", label: "bastion → stdio, access token", era, target: { url: gw.url, tool: "fx.echo", bearer: gw.token }, servers: [gw.server] });
+          specs.push({ path: "bastion-stdio-anonymous", label: "bastion → stdio, anonymous (no identity)", era, target: { url: anon.url, tool: "fx.echo" }, servers: [anon.server] });
+          // What the audit log costs: the same stdio path with audit.enabled false.
+          specs.push({ path: "bastion-stdio-noaudit", label: "bastion → stdio, audit log off", era, target: { url: quiet.url, tool: "fx.echo", bearer: quiet.key }, servers: [quiet.server] });
+        }
       }
     }
     if (settings.only.includes("alternatives")) {
@@ -289,9 +337,9 @@ async function main(): Promise<void> {
       log(`\n== latency: ${settings.calls} sequential callTool(echo) per path, SDK clients ==`);
       const paths: SdkPath[] = [
         { label: "direct (HTTP)", url: fixture.url, tool: "echo" },
-        { label: "bastion → stdio", url: gw.url, tool: "fx.echo" },
-        { label: "bastion → HTTP", url: gw.url, tool: "fxh.echo" },
-        { label: "bastion → HTTP (session upstream)", url: gw.url, tool: "fxs.echo" },
+        { label: "bastion → stdio", url: gw.url, tool: "fx.echo", bearer: gw.key },
+        { label: "bastion → HTTP", url: gw.url, tool: "fxh.echo", bearer: gw.key },
+        { label: "bastion → HTTP (session upstream)", url: gw.url, tool: "fxs.echo", bearer: gw.key },
       ];
       for (const which of ["v1", "v2"] as const) {
         try {
@@ -322,7 +370,7 @@ async function main(): Promise<void> {
         mkdirSync(dir, { recursive: true });
         const pgw = await startGateway(`profile-${i}`, fixture.url, { audit: true, nodeArgs: ["--cpu-prof", "--cpu-prof-dir", dir] });
         try {
-          const r = await measureLoad({ url: pgw.url, tool: s.tool, era: s.era }, s.servers(pgw.server), load);
+          const r = await measureLoad({ url: pgw.url, tool: s.tool, era: s.era, bearer: pgw.key }, s.servers(pgw.server), load);
           log(`${s.name}: ${Math.round(r.rps)} req/s under the profiler`);
         } finally {
           await pgw.server.stop();
@@ -368,6 +416,17 @@ async function main(): Promise<void> {
     return { rpsOn: on.rps, rpsOff: off.rps, gatewayUsPerRequestOn: gwUs(on), gatewayUsPerRequestOff: gwUs(off) };
   })();
 
+  // What authenticating costs per call: the same stdio path with an API key (the default rows), an access token, and no identity at all.
+  const identityCost = (() => {
+    const anon = find(cases, "bastion-stdio-anonymous", modern);
+    if (anon === undefined) return undefined;
+    const gwUs = (r: typeof anon | undefined): number => r?.cpu.find((c) => c.label === "gateway")?.usPerRequest ?? Number.NaN;
+    const key = find(cases, "bastion-stdio", modern);
+    const jwt = find(cases, "bastion-stdio-jwt", modern);
+    return { rpsAnonymous: anon.rps, rpsApiKey: key?.rps ?? Number.NaN, rpsAccessToken: jwt?.rps ?? Number.NaN, gatewayUs: { anonymous: gwUs(anon), apiKey: gwUs(key), accessToken: gwUs(jwt) } };
+  })();
+  const verify = await verifyCost();
+
   // The box is shared with other work; how much of it is part of the honest answer.
   // (Not the per-request-spawn case: its exited children count as "others".)
   const others = cases.filter((c) => c.result !== undefined && !(c.path === "supergateway" && c.era === modern)).map((c) => (c.result as { otherCores: number }).otherCores);
@@ -389,6 +448,12 @@ async function main(): Promise<void> {
 
   log("\n== CPU per request by process (measured runs) ==\n");
   log(cpuTable(cases));
+  if (identityCost !== undefined)
+    log(
+      `\nidentity (stateless bastion→stdio): anonymous ${Math.round(identityCost.rpsAnonymous)} req/s, API key ${Math.round(identityCost.rpsApiKey)}, access token ${Math.round(identityCost.rpsAccessToken)}; ` +
+        `gateway CPU ${Math.round(identityCost.gatewayUs.anonymous)} / ${Math.round(identityCost.gatewayUs.apiKey)} / ${Math.round(identityCost.gatewayUs.accessToken)} µs/req`,
+    );
+  log(`credential checks in process: ${verify.map((v) => `${v.what} ${v.us.toFixed(1)} µs`).join(", ")}`);
   if (auditCost !== undefined)
     log(
       `\naudit log: ${audit.records} records, ${audit.bytes} bytes (${audit.records === 0 ? 0 : Math.round(audit.bytes / audit.records)} B/record); ` +
@@ -414,6 +479,7 @@ async function main(): Promise<void> {
     sdk,
     added,
     audit: { ...audit, cost: auditCost },
+    identity: { cost: identityCost, verify },
     neighbourCores: neighbours,
     targets: checks,
     profiles: profiles.map((p) => ({ name: p.name, ...p.summary })),

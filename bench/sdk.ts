@@ -10,6 +10,7 @@ export interface SdkPath {
   label: string;
   url: string;
   tool: string;
+  bearer?: string | undefined;
 }
 
 export interface SdkResult {
@@ -33,9 +34,11 @@ interface Caller {
 
 const textOf = (content: unknown): string | undefined => (Array.isArray(content) ? (content[0] as { text?: unknown } | undefined)?.text : undefined) as string | undefined;
 
+const authHeaders = (path: SdkPath): Record<string, string> => (path.bearer === undefined ? {} : { authorization: `Bearer ${path.bearer}` });
+
 async function connect(sdk: Sdk, path: SdkPath): Promise<Caller> {
   if (sdk === "v1") {
-    const transport = new HttpV1(new URL(path.url));
+    const transport = new HttpV1(new URL(path.url), { requestInit: { headers: authHeaders(path) } });
     const client = new ClientV1({ name: "mcp-bastion-bench", version: "1.0.0" }, { capabilities: {} });
     await client.connect(transport);
     return {
@@ -49,7 +52,7 @@ async function connect(sdk: Sdk, path: SdkPath): Promise<Caller> {
     };
   }
   const client = new ClientV2({ name: "mcp-bastion-bench", version: "1.0.0" }, { versionNegotiation: { mode: "auto" } });
-  await client.connect(new HttpV2(new URL(path.url)));
+  await client.connect(new HttpV2(new URL(path.url), { requestInit: { headers: authHeaders(path) } }));
   return {
     era: client.getNegotiatedProtocolVersion() ?? "?",
     call: async (message) => textOf((await client.callTool({ name: path.tool, arguments: { message } })).content),
