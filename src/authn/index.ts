@@ -38,7 +38,7 @@ export function createIdentify(options: { identity: Identity; issuers: ExternalI
     try {
       return options.issuers.claims(token) ? await options.issuers.principal(token) : await options.identity.principal(token);
     } catch (err) {
-      if (err instanceof CredentialRefused) throw new Refusal("invalid_token", { reason: err.reason, headers: challenge("invalid_token") });
+      if (err instanceof CredentialRefused) throw new Refusal(err.expired ? "session_expired" : "invalid_token", { reason: err.reason, headers: challenge("invalid_token") });
       throw err;
     }
   };

@@ -25,9 +25,12 @@ export class OAuthError extends Error {
   }
 }
 
-/** A bearer credential on /mcp that did not identify anyone (SPEC §3: 401 invalid_token). */
+/** A bearer credential on /mcp that did not identify anyone (SPEC §3: 401 invalid_token); `expired` when its session ran out (audited as session.expired). */
 export class CredentialRefused extends Error {
-  constructor(readonly reason: string) {
+  constructor(
+    readonly reason: string,
+    readonly expired = false,
+  ) {
     super("invalid credentials");
   }
 }
@@ -275,7 +278,11 @@ export class Identity {
     }
     const now = this.now();
     const session = await this.liveSession(claims.sid, now);
-    if (session === undefined || session.userId !== claims.sub) throw new CredentialRefused("session revoked, expired or idle");
+    if (session === undefined || session.userId !== claims.sub) {
+      const record = await this.store.getSession(claims.sid);
+      const expired = record !== undefined && (record.expiresAt <= now || now - record.lastSeenAt > this.options.sessions.idleMs);
+      throw new CredentialRefused(expired ? "session expired (idle or absolute limit)" : "session revoked or unknown", expired);
+    }
     if (now - session.lastSeenAt > TOUCH_EVERY_MS) await this.store.touchSession(session.id, now);
     return { id: claims.sub, name: claims.name, kind: "user", roles: claims.roles, scopes: claims.scope === undefined ? undefined : claims.scope.split(" ").filter((s) => s !== ""), sessionId: session.id };
   }

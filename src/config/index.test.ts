@@ -99,3 +99,10 @@ describe("substitution and the environment", () => {
     expect(configPath(undefined, {})).toBe("security/config.yaml");
   });
 });
+
+describe("JWT_EXPIRATION_HOURS", () => {
+  it("overrides auth.jwt.expirationHours, and a non-number is a problem", () => {
+    expect(loadConfigObject({}, { JWT_EXPIRATION_HOURS: "2.5" }).config.auth.jwt.expirationHours).toBe(2.5);
+    expect(problems({}, { JWT_EXPIRATION_HOURS: "soon" })).toEqual(['JWT_EXPIRATION_HOURS: expected a number of hours, found "soon"']);
+  });
+});

@@ -99,6 +99,12 @@ function applyEnvOverrides(raw: unknown, env: NodeJS.ProcessEnv, problems: strin
     else if (/^(false|0|no)$/i.test(enabled)) section("audit")["enabled"] = false;
     else problems.push(`AUDIT_LOG_ENABLED: expected true or false, found "${enabled.slice(0, 20)}"`);
   }
+  const hours = env["JWT_EXPIRATION_HOURS"];
+  if (hours !== undefined && hours !== "") {
+    const jwt = (section("auth")["jwt"] ??= {}) as Record<string, unknown>;
+    if (/^\d+(\.\d+)?$/.test(hours)) jwt["expirationHours"] = Number(hours);
+    else problems.push(`JWT_EXPIRATION_HOURS: expected a number of hours, found "${hours.slice(0, 20)}"`);
+  }
   const auditPath = env["AUDIT_LOG_PATH"];
   if (auditPath !== undefined && auditPath !== "") section("audit")["path"] = auditPath;
 }
