@@ -61,11 +61,11 @@ describe("usage and configuration errors", () => {
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 
-  it("refuses a non-loopback bind while callers cannot be authenticated", () => {
-    writeFileSync(path.join(cwd, "open.yaml"), "server: { host: 0.0.0.0, port: 0 }\n");
+  it("refuses anonymous callers on a non-loopback bind", () => {
+    writeFileSync(path.join(cwd, "open.yaml"), "server: { host: 0.0.0.0, port: 0 }\nauth: { anonymous: true }\n");
     const r = bastion(["serve", "--config", "open.yaml"]);
     expect(r.status).toBe(1);
-    expect(r.stderr).toContain("not a loopback address");
+    expect(r.stderr).toContain("auth.anonymous: only allowed on a loopback bind (server.host is 0.0.0.0)");
   });
 
   it("says which file is missing", () => {

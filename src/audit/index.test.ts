@@ -1,5 +1,5 @@
 // The audit chain detects every kind of tampering SPEC §4 names: edited, deleted, inserted, reordered and truncated records.
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -134,5 +134,30 @@ describe("the head checkpoint", () => {
     const lines = writeLog(3);
     rewrite(lines.slice(0, 2));
     expect(verifyAuditLog(file, key)).toMatchObject({ ok: false, problem: "the log ends at record 2 but 3 were written (truncated)" });
+  });
+});
+
+describe("one writer, guests spool", () => {
+  it("chains a guest's records (with their own time) after the writer's, and the chain stays intact", () => {
+    const writer = new AuditLog(file, key);
+    const guest = new AuditLog(file, key);
+    expect(writer.writer).toBe(true);
+    expect(guest.writer).toBe(false);
+    writer.record(event(1));
+    guest.record(event(2), new Date("2026-01-02T03:04:05.000Z"));
+    writer.record(event(3));
+    writer.close(); // drains the spool
+    const records = readFileSync(file, "utf8").trimEnd().split("\n").map((l) => JSON.parse(l) as { seq: number; ts: string; details: { i: number } });
+    expect(records.map((r) => r.details.i)).toEqual([1, 3, 2]);
+    expect(records[2]?.ts).toBe("2026-01-02T03:04:05.000Z");
+    expect(verifyAuditLog(file, key)).toEqual({ ok: true, records: 3 });
+  });
+
+  it("takes over the lock of a writer that died", () => {
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(`${file}.lock`, "999999999");
+    const log = new AuditLog(file, key);
+    expect(log.writer).toBe(true);
+    log.close();
   });
 });

@@ -1,6 +1,6 @@
 // The audit log (SPEC §4): one JSON object per line, each chained to the one before by HMAC-SHA256 under a key kept off the log.
 import { createHmac, timingSafeEqual } from "node:crypto";
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeSync, fstatSync, readSync } from "node:fs";
+import { appendFileSync, closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
 import path from "node:path";
 
 export { loadOrCreateKey } from "../crypto/keyfile.ts";
@@ -55,19 +55,27 @@ interface Head {
   hash: string;
 }
 
+/** How often (milliseconds) the writer chains what other processes left in the spool. */
+const SPOOL_EVERY_MS = 1000;
+
 /**
- * An append-only audit log. Writes are synchronous appends of whole lines (a crash loses nothing
- * already recorded, and lines never interleave); the chain continues across restarts from the
- * last line of the existing file.
+ * An append-only audit log. Exactly one process chains it — the first to open it (the running
+ * gateway), holding `<file>.lock` with its pid. Writes are synchronous appends of whole lines, so
+ * a crash loses nothing already recorded; the chain continues across restarts from the last line.
+ *
+ * Any other process (the CLI while the gateway runs, a second gateway) is a guest: its records go
+ * unchained to `<file>.spool`, and the writer chains them within two seconds, each with its own
+ * time. Two processes therefore never race for the chain's tip.
  */
 export class AuditLog {
   private fd: number | undefined;
   private headFd: number | undefined;
-  /** Size of the file after our last append: if it differs, another process (the CLI) appended, and the chain continues from its record. */
-  private size = 0;
   private seq = 0;
   private prev = GENESIS;
   private readonly listeners: ((r: AuditRecord) => void)[] = [];
+  /** Whether this process chains the log (else it spools). */
+  readonly writer: boolean;
+  private readonly spooler: NodeJS.Timeout | undefined;
 
   constructor(
     readonly file: string,
@@ -75,37 +83,41 @@ export class AuditLog {
     private readonly now: () => Date = () => new Date(),
   ) {
     mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    this.writer = acquireLock(lockFile(file));
+    if (!this.writer) return;
     this.fd = openSync(file, "a", 0o600);
-    this.resync(); // continue the chain of an existing log
+    const last = readLastLine(file);
+    if (last !== undefined) {
+      const rec = JSON.parse(last) as AuditRecord;
+      this.seq = rec.seq;
+      this.prev = rec.hash;
+    }
     // Kept open and overwritten in place: reopening it every few records cost more than all the appends.
     this.headFd = openSync(headFile(file), existsSync(headFile(file)) ? "r+" : "w", 0o600);
     this.writeHead(); // never an empty checkpoint, not even before the first record
+    this.drainSpool(true);
+    this.spooler = setInterval(() => this.drainSpool(false), SPOOL_EVERY_MS);
+    this.spooler.unref();
   }
 
-  /** Appends one record and returns it. */
-  record(event: AuditEvent): AuditRecord {
-    if (this.fd !== undefined && fstatSync(this.fd).size !== this.size) this.resync();
-    const partial = { seq: this.seq + 1, ts: this.now().toISOString(), ...event, prev: this.prev };
+  /** Appends one record (a guest spools it for the writer to chain) and returns it. */
+  record(event: AuditEvent, at: Date = this.now()): AuditRecord {
+    const ts = at.toISOString();
+    if (!this.writer) {
+      appendFileSync(spoolFile(this.file), `${JSON.stringify({ ts, ...event })}\n`, { mode: 0o600 });
+      return { seq: 0, ts, ...event, prev: "", hash: "" };
+    }
+    const partial = { seq: this.seq + 1, ts, ...event, prev: this.prev };
     const text = body(partial);
     const hash = chainHash(this.key, text);
     const record: AuditRecord = { ...partial, hash };
-    if (this.fd !== undefined) this.size += writeSync(this.fd, `${text.slice(0, -1)},"hash":"${hash}"}\n`);
+    if (this.fd !== undefined) writeSync(this.fd, `${text.slice(0, -1)},"hash":"${hash}"}\n`);
     this.seq = record.seq;
     this.prev = hash;
     // Every record moves the checkpoint (one in-place write, a few µs), so cutting even the last record off shows.
     this.writeHead();
     for (const l of this.listeners) l(record);
     return record;
-  }
-
-  private resync(): void {
-    const last = readLastLine(this.file);
-    if (last !== undefined) {
-      const rec = JSON.parse(last) as AuditRecord;
-      this.seq = rec.seq;
-      this.prev = rec.hash;
-    }
-    this.size = this.fd === undefined ? 0 : fstatSync(this.fd).size;
   }
 
   /** Calls `listener` with every record written from now on (metrics, alerts, tests). */
@@ -118,12 +130,42 @@ export class AuditLog {
   }
 
   close(): void {
-    if (this.fd === undefined) return;
+    if (!this.writer || this.fd === undefined) return;
+    clearInterval(this.spooler);
+    this.drainSpool(true);
     this.writeHead();
     closeSync(this.fd);
     if (this.headFd !== undefined) closeSync(this.headFd);
     this.fd = undefined;
     this.headFd = undefined;
+    releaseLock(lockFile(this.file));
+  }
+
+  /**
+   * Chains what guests spooled. The spool is renamed first and read a tick later, so a guest's
+   * append that raced the rename lands before it is read; `now` reads at once (start, shutdown).
+   */
+  private drainSpool(now: boolean): void {
+    const spool = spoolFile(this.file);
+    const draining = `${spool}.draining`;
+    if (existsSync(draining)) this.ingest(draining);
+    if (!existsSync(spool)) return;
+    renameSync(spool, draining);
+    if (now) this.ingest(draining);
+  }
+
+  private ingest(file: string): void {
+    for (const line of readFileSync(file, "utf8").split("\n")) {
+      if (line === "") continue;
+      try {
+        const { ts, ...event } = JSON.parse(line) as AuditEvent & { ts: string };
+        const at = new Date(ts);
+        this.record(event, Number.isNaN(at.getTime()) ? this.now() : at);
+      } catch {
+        // a guest that died mid-line: the rest of its records still count
+      }
+    }
+    unlinkSync(file);
   }
 
   /** Overwrites the checkpoint in place; padded to a fixed width so a shorter one never leaves a tail behind. */
@@ -131,6 +173,43 @@ export class AuditLog {
     if (this.headFd === undefined) return;
     const head: Head = { seq: this.seq, hash: this.prev };
     writeSync(this.headFd, `${JSON.stringify(head).padEnd(HEAD_WIDTH)}\n`, 0);
+  }
+}
+
+const lockFile = (file: string): string => `${file}.lock`;
+const spoolFile = (file: string): string => `${file}.spool`;
+
+/** Takes the writer's lock (a file holding our pid); a lock whose process is gone is taken over. */
+function acquireLock(lock: string): boolean {
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      writeFileSync(lock, String(process.pid), { flag: "wx", mode: 0o600 });
+      return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+      const pid = Number(readFileSync(lock, "utf8").trim());
+      if (pid === process.pid) return false; // another AuditLog of this process writes: this one is a guest
+      if (Number.isInteger(pid) && pid > 0 && processAlive(pid)) return false;
+      rmSync(lock, { force: true }); // stale: its writer died
+    }
+  }
+  return false;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+function releaseLock(lock: string): void {
+  try {
+    if (readFileSync(lock, "utf8").trim() === String(process.pid)) unlinkSync(lock);
+  } catch {
+    // already gone
   }
 }
 

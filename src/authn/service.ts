@@ -63,6 +63,9 @@ const TOUCH_EVERY_MS = 15_000;
 /** A key's last-used time likewise. */
 const KEY_TOUCH_EVERY_MS = 60_000;
 
+/** Method of a session opened with an API key (client credentials), followed by the key's id. */
+const KEY_SESSION = "client_credentials:";
+
 /** Login names: trimmed and NFKC-normalized, so look-alike forms of one name are one account. */
 export const normalizeName = (name: string): string => name.normalize("NFKC").trim();
 
@@ -237,7 +240,8 @@ export class Identity {
       throw new OAuthError("invalid_client", "client authentication failed", err instanceof CredentialRefused ? err.reason : "bad client");
     });
     if (key.id !== clientId) throw new OAuthError("invalid_client", "client authentication failed", "client_id does not match the key");
-    return this.openSession(user, "client_credentials", key.scopes, false);
+    // The session remembers its key: revoking or expiring the key ends the tokens exchanged for it (checked on every request).
+    return this.openSession(user, `${KEY_SESSION}${key.id}`, key.scopes, false);
   }
 
   /**
@@ -282,6 +286,10 @@ export class Identity {
       const record = await this.store.getSession(claims.sid);
       const expired = record !== undefined && (record.expiresAt <= now || now - record.lastSeenAt > this.options.sessions.idleMs);
       throw new CredentialRefused(expired ? "session expired (idle or absolute limit)" : "session revoked or unknown", expired);
+    }
+    if (session.method.startsWith(KEY_SESSION)) {
+      const key = await this.store.getApiKey(session.method.slice(KEY_SESSION.length));
+      if (key === undefined || key.revokedAt !== null || (key.expiresAt !== null && key.expiresAt <= now)) throw new CredentialRefused("the API key this token was exchanged for is revoked or expired");
     }
     if (now - session.lastSeenAt > TOUCH_EVERY_MS) await this.store.touchSession(session.id, now);
     return { id: claims.sub, name: claims.name, kind: "user", roles: claims.roles, scopes: claims.scope === undefined ? undefined : claims.scope.split(" ").filter((s) => s !== ""), sessionId: session.id };

@@ -158,7 +158,7 @@ export class TokenService {
       const roles = payload["roles"];
       const name = payload["name"];
       const scope = payload["scope"];
-      if (typeof payload.sid !== "string" || !Array.isArray(roles) || !roles.every((r) => typeof r === "string") || typeof name !== "string" || (scope !== undefined && typeof scope !== "string"))
+      if (typeof payload.sub !== "string" || typeof payload.jti !== "string" || typeof payload.sid !== "string" || !Array.isArray(roles) || !roles.every((r) => typeof r === "string") || typeof name !== "string" || (scope !== undefined && typeof scope !== "string"))
         throw new TokenInvalid("claims of the wrong type");
       return { sub: payload.sub as string, name, sid: payload.sid, roles: roles as string[], scope: scope as string | undefined, jti: payload.jti as string, exp: payload.exp as number, iat: payload.iat as number };
     } catch (err) {

@@ -1,6 +1,6 @@
 // `bastion user …`, `bastion apikey …` and `bastion token`: administration of the identity store, every action audited as admin.action.
 import path from "node:path";
-import type { Command } from "commander";
+import { InvalidArgumentError, type Command } from "commander";
 import { AuditLog, loadOrCreateKey } from "../audit/index.ts";
 import { IdentityRefused, type Identity } from "../authn/index.ts";
 import { configPath, loadConfigFile, type LoadedConfig } from "../config/index.ts";
@@ -13,10 +13,10 @@ interface Globals {
   json?: boolean;
 }
 
-/** `30d`, `12h`, `90m` → milliseconds; anything else is a usage error. */
+/** `30d`, `12h`, `90m` → milliseconds; anything else is a usage error (exit 2). */
 export function parseDuration(text: string): number {
   const m = /^(\d{1,6})([dhm])$/.exec(text);
-  if (m === null) throw new OperationRefused(`--expires must look like 30d, 12h or 90m, not ${text.slice(0, 20)}`);
+  if (m === null) throw new InvalidArgumentError(`must look like 30d, 12h or 90m, not ${text.slice(0, 20)}`);
   return Number(m[1]) * { d: 86_400_000, h: 3_600_000, m: 60_000 }[m[2] as "d" | "h" | "m"];
 }
 
@@ -151,11 +151,11 @@ export function identityCommands(cmd: Command, io: Io, globals: () => Globals): 
     .description("create an API key; it is printed once and only its hash is kept")
     .requiredOption("--user <name>", "owner of the key")
     .option("--scopes <list>", "comma-separated permissions (a subset of the owner's); default: none")
-    .option("--expires <duration>", "lifetime such as 30d, 12h or 90m; default: no expiry")
+    .option("--expires <duration>", "lifetime such as 30d, 12h or 90m; default: no expiry", parseDuration)
     .option("--label <text>", "a note shown by apikey list")
-    .action(async (opts: { user: string; scopes?: string; expires?: string; label?: string }) => {
+    .action(async (opts: { user: string; scopes?: string; expires?: number; label?: string }) => {
       const scopes = (opts.scopes ?? "").split(",").map((s) => s.trim()).filter((s) => s !== "");
-      const expiresAt = opts.expires === undefined ? null : Date.now() + parseDuration(opts.expires);
+      const expiresAt = opts.expires === undefined ? null : Date.now() + opts.expires;
       const { record, key } = await withIdentity(io, globals(), "apikey.create", opts.user, (identity) => identity.createApiKey(opts.user, scopes, expiresAt, opts.label ?? ""));
       out(`${key}\n(id ${record.id}; shown once: store it now)`, { id: record.id, key, user: opts.user, scopes: record.scopes, expiresAt: day(record.expiresAt) });
     });

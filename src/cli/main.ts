@@ -168,7 +168,8 @@ export function program(io: Io = defaultIo): Command {
     .option("--config <path>", `configuration file (default: $BASTION_CONFIG or ${DEFAULT_CONFIG_PATH})`)
     .option("--json", "machine-readable output")
     .exitOverride()
-    .configureOutput({ writeOut: io.out, writeErr: io.err });
+    // Usage errors are one line like every other error: "bastion: …".
+    .configureOutput({ writeOut: io.out, writeErr: io.err, outputError: (text, write) => write(`bastion: ${text.replace(/^error: /, "")}`) });
   const globals = (): Globals => cmd.opts<Globals>();
 
   cmd

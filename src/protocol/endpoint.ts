@@ -202,6 +202,8 @@ export function createMcpEndpoint(deps: EndpointDeps): (req: IncomingMessage, re
     }
     const session = sessions.get(sid);
     if (session === undefined) throw new Refusal("session_not_found", { reason: "unknown or expired session" });
+    // Ownership before anything else: someone else's session id must learn nothing (not even its version).
+    assertSessionOwner(session, principal);
     const version = header(req.headers, "mcp-protocol-version");
     if (version !== undefined && version !== session.protocolVersion)
       throw new Refusal("unsupported_protocol_version", { message: `Bad Request: MCP-Protocol-Version must be ${session.protocolVersion}`, reason: `version header ${version.slice(0, 40)}` });
