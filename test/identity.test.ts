@@ -68,7 +68,7 @@ let origin: string;
 let jwks: JwksServer;
 let rsa: { privateKey: CryptoKey; publicKey: CryptoKey };
 let ec: { privateKey: CryptoKey; publicKey: CryptoKey };
-let iss: { main: string; esOnly: string; dead: string; hang: string };
+let iss: { main: string; esOnly: string; dead: string; hang: string; scoped: string };
 const ROLE_MAP = { "mcp-admins": ["admin"], "mcp-readers": ["reader"] };
 
 beforeAll(async () => {
@@ -80,7 +80,7 @@ beforeAll(async () => {
   ];
   jwks = await startJwks(keys);
   const dead = await deadPort();
-  iss = { main: `${jwks.base}/main`, esOnly: `${jwks.base}/es-only`, dead: `${jwks.base}/dead`, hang: `${jwks.base}/hang-issuer` };
+  iss = { main: `${jwks.base}/main`, esOnly: `${jwks.base}/es-only`, dead: `${jwks.base}/dead`, hang: `${jwks.base}/hang-issuer`, scoped: `${jwks.base}/scoped` };
   gw = await startTestGateway({
     upstreams: { fixture: fixtureStdio() },
     roles: { admin: { permissions: ["*"] }, reader: { permissions: ["fixture.*"] } },
@@ -93,6 +93,7 @@ beforeAll(async () => {
           { issuer: iss.esOnly, jwksUrl: `${jwks.base}/jwks/es-only`, algorithms: ["ES256"] },
           { issuer: iss.dead, jwksUrl: `http://127.0.0.1:${dead}/jwks` },
           { issuer: iss.hang, jwksUrl: `${jwks.base}/hang` },
+          { issuer: iss.scoped, jwksUrl: `${jwks.base}/jwks/main`, algorithms: ["RS256"], requiredScopes: ["mcp:tools", "fixture.echo"] },
         ],
       },
     },
@@ -320,7 +321,7 @@ describe("discovery", () => {
       expect(res.headers.get("content-type")).toMatch(/^application\/json/);
       const meta = (await res.json()) as Record<string, unknown>;
       expect(meta["resource"]).toBe(gw.url);
-      expect(meta["authorization_servers"]).toEqual([origin, iss.main, iss.esOnly, iss.dead, iss.hang]);
+      expect(meta["authorization_servers"]).toEqual([origin, iss.main, iss.esOnly, iss.dead, iss.hang, iss.scoped]);
       expect(meta["bearer_methods_supported"]).toEqual(["header"]);
     }
   });
@@ -765,10 +766,10 @@ describe("session hijack", () => {
 // ---- external OAuth 2.1 issuers --------------------------------------------------------------------------------
 
 describe("external issuer", () => {
-  const externalToken = (opts: { iss?: string; aud?: string | undefined; alg?: "RS256" | "ES256"; kid?: string; key?: CryptoKey; exp?: number; roles?: unknown; name?: string } = {}): Promise<string> => {
+  const externalToken = (opts: { iss?: string; aud?: string | undefined; alg?: "RS256" | "ES256"; kid?: string; key?: CryptoKey; exp?: number; roles?: unknown; name?: string; scope?: string } = {}): Promise<string> => {
     const alg = opts.alg ?? "RS256";
     const now = Math.floor(Date.now() / 1000);
-    const jwt = new SignJWT({ roles: opts.roles ?? ["mcp-admins"], preferred_username: opts.name ?? "olivia", scope: "fixture.echo" })
+    const jwt = new SignJWT({ roles: opts.roles ?? ["mcp-admins"], preferred_username: opts.name ?? "olivia", scope: opts.scope ?? "fixture.echo" })
       .setProtectedHeader({ alg, kid: opts.kid ?? (alg === "RS256" ? "rsa-1" : "ec-1"), typ: "at+jwt" })
       .setIssuer(opts.iss ?? iss.main)
       .setSubject("ext-olivia")
@@ -788,8 +789,18 @@ describe("external issuer", () => {
     }
   });
 
+  it("a token lacking a scope its issuer requires is 403 insufficient_scope naming the scopes, audited; with them it works", async () => {
+    const mark = auditMark();
+    const res = await callEcho(await externalToken({ iss: iss.scoped, scope: "fixture.echo" }));
+    expect(res.status).toBe(403);
+    expect(res.headers.get("www-authenticate")).toBe(`Bearer error="insufficient_scope", scope="mcp:tools fixture.echo", resource_metadata="${RESOURCE_METADATA()}"`);
+    expect(((await res.json()) as { error: { message: string } }).error.message).toBe("Forbidden: the token lacks a required scope");
+    expect(since(mark).map((r) => [r.type, r.reason])).toEqual([["auth.failure", `${iss.scoped}: token lacks scope mcp:tools`]]);
+    await expectWorks(await externalToken({ iss: iss.scoped, scope: "fixture.echo mcp:tools" }), "token with every required scope");
+  });
+
   it("claims map to roles through roleMap (array or space-separated claim); unmapped values grant nothing", async () => {
-    const issuers = new ExternalIssuers([{ issuer: iss.main, jwksUrl: `${jwks.base}/jwks/direct`, algorithms: ["RS256", "ES256"], roleClaim: "roles", roleMap: ROLE_MAP, nameClaim: "preferred_username" }], gw.url);
+    const issuers = new ExternalIssuers([{ issuer: iss.main, jwksUrl: `${jwks.base}/jwks/direct`, algorithms: ["RS256", "ES256"], roleClaim: "roles", roleMap: ROLE_MAP, nameClaim: "preferred_username", requiredScopes: [] }], gw.url);
     const token = await externalToken({ roles: ["mcp-admins", "mcp-readers", "unmapped"] });
     expect(issuers.claims(token)).toBe(true);
     expect(await issuers.principal(token)).toEqual({ id: `${iss.main}#ext-olivia`, name: "olivia", kind: "oauth", roles: ["admin", "reader"], scopes: ["fixture.echo"], sessionId: undefined });

@@ -3,7 +3,7 @@ import type { IncomingHttpHeaders } from "node:http";
 import { Refusal } from "../errors/index.ts";
 import type { Principal, Stage } from "../pipeline/index.ts";
 import type { Session } from "../session/index.ts";
-import type { ExternalIssuers } from "./oauth.ts";
+import { InsufficientScope, type ExternalIssuers } from "./oauth.ts";
 import { CredentialRefused, type Identity } from "./service.ts";
 
 export { Identity, IdentityRefused, OAuthError, CredentialRefused, normalizeName } from "./service.ts";
@@ -24,8 +24,8 @@ const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
  * `error="invalid_token"`. The true reason goes to the audit log only.
  */
 export function createIdentify(options: { identity: Identity; issuers: ExternalIssuers; anonymous: boolean; resourceMetadataUrl: string }): Identify {
-  const challenge = (error?: string): Record<string, string> => ({
-    "www-authenticate": `Bearer ${error === undefined ? "" : `error="${error}", `}resource_metadata="${options.resourceMetadataUrl}"`,
+  const challenge = (error?: string, scope?: readonly string[]): Record<string, string> => ({
+    "www-authenticate": `Bearer ${error === undefined ? "" : `error="${error}", `}${scope === undefined ? "" : `scope="${scope.join(" ")}", `}resource_metadata="${options.resourceMetadataUrl}"`,
   });
   return async (headers) => {
     const header = headers.authorization;
@@ -39,6 +39,7 @@ export function createIdentify(options: { identity: Identity; issuers: ExternalI
       return options.issuers.claims(token) ? await options.issuers.principal(token) : await options.identity.principal(token);
     } catch (err) {
       if (err instanceof CredentialRefused) throw new Refusal(err.expired ? "session_expired" : "invalid_token", { reason: err.reason, headers: challenge("invalid_token") });
+      if (err instanceof InsufficientScope) throw new Refusal("insufficient_scope", { reason: err.reason, headers: challenge("insufficient_scope", err.required) });
       throw err;
     }
   };

@@ -12,6 +12,14 @@ export interface IssuerConfig {
   roleClaim: string;
   roleMap: Record<string, string[]>;
   nameClaim: string;
+  requiredScopes: string[];
+}
+
+/** A valid token of a trusted issuer that lacks scopes the issuer's configuration requires (RFC 6750 §3.1: 403 insufficient_scope). */
+export class InsufficientScope extends Error {
+  constructor(readonly required: readonly string[], readonly reason: string) {
+    super("insufficient scope");
+  }
 }
 
 /** JWKS fetches give up after this many milliseconds (jose's default is 5000). */
@@ -80,6 +88,9 @@ export class ExternalIssuers {
       for (const value of claimValues(payload[t.config.roleClaim])) for (const role of t.config.roleMap[value] ?? []) roles.add(role);
       const name = payload[t.config.nameClaim];
       const scope = payload["scope"];
+      const granted = new Set(claimValues(scope));
+      const missing = t.config.requiredScopes.filter((s) => !granted.has(s));
+      if (missing.length > 0) throw new InsufficientScope(t.config.requiredScopes, `${t.config.issuer}: token lacks scope ${missing.join(" ")}`);
       return {
         id: `${t.config.issuer}#${payload.sub as string}`,
         name: typeof name === "string" ? name : (payload.sub as string),
@@ -89,6 +100,7 @@ export class ExternalIssuers {
         sessionId: undefined,
       };
     } catch (err) {
+      if (err instanceof InsufficientScope) throw err;
       throw new CredentialRefused(err instanceof errors.JOSEError ? `${t.config.issuer}: ${err.code}` : `${t.config.issuer}: verification failed`);
     }
   }

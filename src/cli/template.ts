@@ -84,6 +84,7 @@ auth:
     #   audience: https://mcp.example.com/mcp        # default: this gateway's /mcp URL
     #   roleClaim: groups
     #   roleMap: { mcp-admins: [admin], staff: [reader] }
+    #   requiredScopes: [mcp:tools]                   # else 403 insufficient_scope
 
 # Roles and their permissions (U.T for a tool, prompt:U.P, resource:<uri pattern>, * wildcards).
 # Parsed now; enforced by the authorize stage of a later version.

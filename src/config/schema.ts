@@ -119,6 +119,8 @@ const issuer = z.strictObject({
   roleMap: z.record(z.string(), z.array(z.string())).default({}),
   /** Claim naming the user in the audit log. Default "sub". */
   nameClaim: z.string().min(1).default("sub"),
+  /** Scopes every token of this issuer must carry to use /mcp; a token lacking one gets 403 insufficient_scope naming them. Default none. */
+  requiredScopes: z.array(z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/, "an RFC 6749 scope token")).default([]),
 });
 
 const auth = z

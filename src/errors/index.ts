@@ -9,6 +9,7 @@
 export const REFUSALS = {
   unauthenticated: { http: 401, rpc: -32001, message: "Unauthorized: credentials are required", audit: "auth.failure" },
   invalid_token: { http: 401, rpc: -32001, message: "Unauthorized: invalid, expired or revoked credentials", audit: "auth.failure" },
+  insufficient_scope: { http: 403, rpc: -32001, message: "Forbidden: the token lacks a required scope", audit: "auth.failure" },
   session_expired: { http: 401, rpc: -32001, message: "Unauthorized: invalid, expired or revoked credentials", audit: "session.expired" },
   origin_forbidden: { http: 403, rpc: -32000, message: "Forbidden: Origin not allowed", audit: "network.refused" },
   host_forbidden: { http: 403, rpc: -32000, message: "Forbidden: Host not allowed", audit: "network.refused" },

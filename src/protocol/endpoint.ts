@@ -100,7 +100,7 @@ export function createMcpEndpoint(deps: EndpointDeps): (req: IncomingMessage, re
     audit.refusedAtEdge(refusal, edgeActor(ip, headers), null);
     const extra: Record<string, string> = { ...refusal.headers, ...(refusal.code === "method_not_allowed" ? { allow: "POST, GET, DELETE" } : {}) };
     // A refused body (too large, or sent without valid credentials) is not worth reading: close instead of draining it.
-    if (refusal.code === "body_too_large" || refusal.http === 401) {
+    if (refusal.code === "body_too_large" || refusal.code === "insufficient_scope" || refusal.http === 401) {
       extra["connection"] = "close";
       const socket = res.socket;
       res.once("finish", () => socket?.end());
