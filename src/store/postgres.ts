@@ -1,6 +1,7 @@
 // The shared identity store for several gateway instances: PostgreSQL through a `pg` Pool, every table in one schema, parameterized queries only.
 import pg from "pg";
-import { count, decodeList, encodeList, missingParent, pgTransaction, quoteIdent } from "./common.ts";
+import { count, encodeList, missingParent, pgTransaction, quoteIdent } from "./common.ts";
+import { toApiKey, toRefresh, toSession, toTotp, toUser, type ApiKeyRow, type RefreshRow, type SessionRow, type TotpRow, type UserRow } from "./rows.ts";
 import { migratePostgres } from "./migrations.ts";
 import { StoreConflict, type ApiKeyRecord, type Millis, type RefreshTokenRecord, type SessionRecord, type Store, type TotpRecord, type User } from "./types.ts";
 
@@ -31,104 +32,12 @@ const types: pg.CustomTypesConfig = {
     oid === INT8_OID && format !== "binary" ? parseInt8 : pg.types.getTypeParser(oid, format)) as pg.CustomTypesConfig["getTypeParser"],
 };
 
-interface UserRow {
-  id: string;
-  name: string;
-  roles: string;
-  locked: boolean;
-  created_at: number;
-  password_changed_at: number | null;
-  must_change_password: boolean;
-}
-interface ApiKeyRow {
-  id: string;
-  user_id: string;
-  hash: string;
-  scopes: string;
-  created_at: number;
-  expires_at: number | null;
-  last_used_at: number | null;
-  revoked_at: number | null;
-  label: string;
-}
-interface SessionRow {
-  id: string;
-  user_id: string;
-  created_at: number;
-  last_seen_at: number;
-  expires_at: number;
-  revoked_at: number | null;
-  method: string;
-}
-interface RefreshRow {
-  hash: string;
-  family_id: string;
-  session_id: string;
-  user_id: string;
-  created_at: number;
-  expires_at: number;
-  used_at: number | null;
-  revoked_at: number | null;
-}
-interface TotpRow {
-  user_id: string;
-  secret: string;
-  last_counter: number;
-  confirmed: boolean;
-  created_at: number;
-}
 
 const USER_COLUMNS = "id, name, roles, locked, created_at, password_changed_at, must_change_password";
 const API_KEY_COLUMNS = "id, user_id, hash, scopes, created_at, expires_at, last_used_at, revoked_at, label";
 const SESSION_COLUMNS = "id, user_id, created_at, last_seen_at, expires_at, revoked_at, method";
 const REFRESH_COLUMNS = "hash, family_id, session_id, user_id, created_at, expires_at, used_at, revoked_at";
 
-const toUser = (r: UserRow): User => ({
-  id: r.id,
-  name: r.name,
-  roles: decodeList(r.roles, "users.roles"),
-  locked: r.locked,
-  createdAt: r.created_at,
-  passwordChangedAt: r.password_changed_at,
-  mustChangePassword: r.must_change_password,
-});
-const toApiKey = (r: ApiKeyRow): ApiKeyRecord => ({
-  id: r.id,
-  userId: r.user_id,
-  hash: r.hash,
-  scopes: decodeList(r.scopes, "api_keys.scopes"),
-  createdAt: r.created_at,
-  expiresAt: r.expires_at,
-  lastUsedAt: r.last_used_at,
-  revokedAt: r.revoked_at,
-  label: r.label,
-});
-const toSession = (r: SessionRow): SessionRecord => ({
-  id: r.id,
-  userId: r.user_id,
-  createdAt: r.created_at,
-  lastSeenAt: r.last_seen_at,
-  expiresAt: r.expires_at,
-  revokedAt: r.revoked_at,
-  method: r.method,
-});
-const toRefresh = (r: RefreshRow): RefreshTokenRecord => ({
-  hash: r.hash,
-  familyId: r.family_id,
-  sessionId: r.session_id,
-  userId: r.user_id,
-  createdAt: r.created_at,
-  expiresAt: r.expires_at,
-  usedAt: r.used_at,
-  revokedAt: r.revoked_at,
-});
-const toTotp = (r: TotpRow): TotpRecord => ({
-  userId: r.user_id,
-  secret: r.secret,
-  lastCounter: r.last_counter,
-  confirmed: r.confirmed,
-  createdAt: r.created_at,
-});
 
 /** Maps PostgreSQL's SQLSTATEs: 23505 unique_violation is a StoreConflict, 23503 foreign_key_violation a plain refusal. */
 function translate(err: unknown, what: string, parent: string): never {

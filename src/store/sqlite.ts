@@ -2,7 +2,8 @@
 import { closeSync, mkdirSync, openSync } from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
-import { count, decodeList, encodeList, missingParent } from "./common.ts";
+import { count, encodeList, missingParent } from "./common.ts";
+import { toApiKey, toRefresh, toSession, toTotp, toUser, type ApiKeyRow, type RefreshRow, type SessionRow, type TotpRow, type UserRow } from "./rows.ts";
 import { migrateSqlite } from "./migrations.ts";
 import { StoreConflict, type ApiKeyRecord, type Millis, type RefreshTokenRecord, type SessionRecord, type Store, type TotpRecord, type User } from "./types.ts";
 
@@ -12,101 +13,9 @@ export const DEFAULT_SQLITE_PATH = "data/bastion.db";
 /** How long a write waits for another process's write lock before failing, in milliseconds. Default 5000 (5 seconds). */
 const BUSY_TIMEOUT_MS = 5000;
 
-interface UserRow {
-  id: string;
-  name: string;
-  roles: string;
-  locked: number;
-  created_at: number;
-  password_changed_at: number | null;
-  must_change_password: number;
-}
-interface ApiKeyRow {
-  id: string;
-  user_id: string;
-  hash: string;
-  scopes: string;
-  created_at: number;
-  expires_at: number | null;
-  last_used_at: number | null;
-  revoked_at: number | null;
-  label: string;
-}
-interface SessionRow {
-  id: string;
-  user_id: string;
-  created_at: number;
-  last_seen_at: number;
-  expires_at: number;
-  revoked_at: number | null;
-  method: string;
-}
-interface RefreshRow {
-  hash: string;
-  family_id: string;
-  session_id: string;
-  user_id: string;
-  created_at: number;
-  expires_at: number;
-  used_at: number | null;
-  revoked_at: number | null;
-}
-interface TotpRow {
-  user_id: string;
-  secret: string;
-  last_counter: number;
-  confirmed: number;
-  created_at: number;
-}
 
 const USER_COLUMNS = "id, name, roles, locked, created_at, password_changed_at, must_change_password";
 
-const toUser = (r: UserRow): User => ({
-  id: r.id,
-  name: r.name,
-  roles: decodeList(r.roles, "users.roles"),
-  locked: r.locked !== 0,
-  createdAt: r.created_at,
-  passwordChangedAt: r.password_changed_at,
-  mustChangePassword: r.must_change_password !== 0,
-});
-const toApiKey = (r: ApiKeyRow): ApiKeyRecord => ({
-  id: r.id,
-  userId: r.user_id,
-  hash: r.hash,
-  scopes: decodeList(r.scopes, "api_keys.scopes"),
-  createdAt: r.created_at,
-  expiresAt: r.expires_at,
-  lastUsedAt: r.last_used_at,
-  revokedAt: r.revoked_at,
-  label: r.label,
-});
-const toSession = (r: SessionRow): SessionRecord => ({
-  id: r.id,
-  userId: r.user_id,
-  createdAt: r.created_at,
-  lastSeenAt: r.last_seen_at,
-  expiresAt: r.expires_at,
-  revokedAt: r.revoked_at,
-  method: r.method,
-});
-const toRefresh = (r: RefreshRow): RefreshTokenRecord => ({
-  hash: r.hash,
-  familyId: r.family_id,
-  sessionId: r.session_id,
-  userId: r.user_id,
-  createdAt: r.created_at,
-  expiresAt: r.expires_at,
-  usedAt: r.used_at,
-  revokedAt: r.revoked_at,
-});
-const toTotp = (r: TotpRow): TotpRecord => ({
-  userId: r.user_id,
-  secret: r.secret,
-  lastCounter: r.last_counter,
-  confirmed: r.confirmed !== 0,
-  createdAt: r.created_at,
-});
 
 /** better-sqlite3 binds no booleans. */
 const bit = (b: boolean): number => (b ? 1 : 0);

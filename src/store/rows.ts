@@ -1,0 +1,101 @@
+// The identity store's rows as both databases return them, and their mapping to records: one place for each table's columns.
+import { decodeList } from "./common.ts";
+import type { ApiKeyRecord, RefreshTokenRecord, SessionRecord, TotpRecord, User } from "./types.ts";
+
+/** A boolean column: PostgreSQL returns booleans, SQLite (which has none) 0 and 1. */
+type Flag = boolean | number;
+const flag = (v: Flag): boolean => v === true || v === 1;
+
+export interface UserRow {
+  id: string;
+  name: string;
+  roles: string;
+  locked: Flag;
+  created_at: number;
+  password_changed_at: number | null;
+  must_change_password: Flag;
+}
+export interface ApiKeyRow {
+  id: string;
+  user_id: string;
+  hash: string;
+  scopes: string;
+  created_at: number;
+  expires_at: number | null;
+  last_used_at: number | null;
+  revoked_at: number | null;
+  label: string;
+}
+export interface SessionRow {
+  id: string;
+  user_id: string;
+  created_at: number;
+  last_seen_at: number;
+  expires_at: number;
+  revoked_at: number | null;
+  method: string;
+}
+export interface RefreshRow {
+  hash: string;
+  family_id: string;
+  session_id: string;
+  user_id: string;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
+  revoked_at: number | null;
+}
+export interface TotpRow {
+  user_id: string;
+  secret: string;
+  last_counter: number;
+  confirmed: Flag;
+  created_at: number;
+}
+
+export const toUser = (r: UserRow): User => ({
+  id: r.id,
+  name: r.name,
+  roles: decodeList(r.roles, "users.roles"),
+  locked: flag(r.locked),
+  createdAt: r.created_at,
+  passwordChangedAt: r.password_changed_at,
+  mustChangePassword: flag(r.must_change_password),
+});
+export const toApiKey = (r: ApiKeyRow): ApiKeyRecord => ({
+  id: r.id,
+  userId: r.user_id,
+  hash: r.hash,
+  scopes: decodeList(r.scopes, "api_keys.scopes"),
+  createdAt: r.created_at,
+  expiresAt: r.expires_at,
+  lastUsedAt: r.last_used_at,
+  revokedAt: r.revoked_at,
+  label: r.label,
+});
+export const toSession = (r: SessionRow): SessionRecord => ({
+  id: r.id,
+  userId: r.user_id,
+  createdAt: r.created_at,
+  lastSeenAt: r.last_seen_at,
+  expiresAt: r.expires_at,
+  revokedAt: r.revoked_at,
+  method: r.method,
+});
+export const toRefresh = (r: RefreshRow): RefreshTokenRecord => ({
+  hash: r.hash,
+  familyId: r.family_id,
+  sessionId: r.session_id,
+  userId: r.user_id,
+  createdAt: r.created_at,
+  expiresAt: r.expires_at,
+  usedAt: r.used_at,
+  revokedAt: r.revoked_at,
+});
+export const toTotp = (r: TotpRow): TotpRecord => ({
+  userId: r.user_id,
+  secret: r.secret,
+  lastCounter: r.last_counter,
+  confirmed: flag(r.confirmed),
+  createdAt: r.created_at,
+});
