@@ -204,6 +204,7 @@ export async function openIdentity(
     sessions: { idleMs: config.auth.sessions.idleMinutes * 60_000, absoluteMs: config.auth.sessions.absoluteHours * 3_600_000, refreshMs: config.auth.sessions.refreshDays * 86_400_000 },
     mfa: config.auth.mfa,
     secretsKey: loadOrCreateKey(at(config.auth.secretsKeyFile)),
+    roles: config.roles,
     ...(now === undefined ? {} : { now }),
     ...(testing.scrypt === undefined ? {} : { scrypt: testing.scrypt }),
   });

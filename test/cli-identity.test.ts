@@ -95,6 +95,7 @@ beforeAll(async () => {
   const doc = parseDocument(readFileSync(file, "utf8"));
   doc.setIn(["server", "port"], await freePort());
   doc.set("upstreams", { fixture: { command: process.execPath, args: ["--import", "tsx", FIXTURE, "stdio"], cwd: REPO_ROOT } });
+  doc.set("roles", { admin: { permissions: ["*"] }, reader: { permissions: ["fixture.*"] } });
   writeFileSync(file, doc.toString());
 
   const child = spawn(process.execPath, [BIN, "serve", "--json"], { cwd, env: { PATH: process.env["PATH"], HOME: process.env["HOME"] }, stdio: ["ignore", "pipe", "pipe"] });
@@ -254,6 +255,12 @@ describe("bastion user", () => {
 
 describe("bastion apikey", () => {
   let created: { id: string; key: string; user: string; scopes: string[]; expiresAt: string | null };
+
+  it("refuses scopes beyond what the owner's roles permit (exit 1, naming them)", async () => {
+    const r = await bastion(["apikey", "create", "--user", "alice", "--scopes", "fixture.echo,*,other.tool"]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toBe("bastion: scope *, other.tool is beyond what alice's roles (reader) permit\n");
+  });
 
   it("create --json prints {id, key, user, scopes, expiresAt} once; the key works on the running gateway", async () => {
     const r = await bastion(["--json", "apikey", "create", "--user", "alice", "--scopes", "fixture.echo, fixture.stats", "--expires", "30d"]);

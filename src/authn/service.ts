@@ -56,6 +56,15 @@ export interface IdentityOptions {
   now?: () => number;
   /** scrypt cost; default OWASP's (N=2^17). Lower only in tests — never configurable from the file. */
   scrypt?: ScryptParams;
+  /** The configured roles and their permissions: an API key's scopes must lie within its owner's. */
+  roles?: Readonly<Record<string, { permissions: readonly string[] }>>;
+}
+
+/** Whether permission pattern `granted` (`*` wildcards) covers `wanted`, which may itself be a pattern: it must be at least as narrow. */
+export function covers(granted: string, wanted: string): boolean {
+  if (granted === "*" || granted === wanted) return true;
+  const re = new RegExp(`^${granted.split("*").map((p) => p.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`);
+  return re.test(wanted);
 }
 
 /** A session's last-seen time is written at most this often (milliseconds): the idle clock's precision, and a write saved per request. */
@@ -152,6 +161,12 @@ export class Identity {
   /** Creates an API key for a user; the key text is returned once and never stored. */
   async createApiKey(name: string, scopes: string[], expiresAt: number | null, label = ""): Promise<{ record: ApiKeyRecord; key: string }> {
     const user = await this.user(name);
+    const roles = this.options.roles;
+    if (roles !== undefined) {
+      const permissions = user.roles.flatMap((r) => roles[r]?.permissions ?? []);
+      const beyond = scopes.filter((scope) => !permissions.some((p) => covers(p, scope)));
+      if (beyond.length > 0) throw new IdentityRefused(`scope ${beyond.join(", ")} is beyond what ${user.name}'s roles (${user.roles.join(", ") || "none"}) permit`);
+    }
     const { id, key } = newApiKey();
     const record: ApiKeyRecord = { id, userId: user.id, hash: apiKeyHash(key), scopes, createdAt: this.now(), expiresAt, lastUsedAt: null, revokedAt: null, label };
     await this.store.createApiKey(record);
