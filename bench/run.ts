@@ -80,7 +80,7 @@ async function startGateway(name: string, fixtureUrl: string, opts: { audit: boo
       fxs: { url: fixtureUrl, protocol: "legacy" },
     },
     audit: { enabled: opts.audit, path: auditLog, keyFile: path.join(tmp, "audit.key") },
-    roles: { admin: { permissions: ["*"] } },
+    roles: { admin: { permissions: ["*"] }, anonymous: { permissions: ["*"] } },
     // Each gateway its own store and keys; callers authenticate unless this one measures the anonymous path.
     store: { driver: "sqlite", path: path.join(tmp, `${name}.db`) },
     auth: { anonymous: opts.anonymous === true, jwt: { keyFile: path.join(tmp, `${name}.jwt.key`) }, secretsKeyFile: path.join(tmp, `${name}.identity.key`) },

@@ -5,6 +5,7 @@ import path from "node:path";
 import { AuditLog, loadOrCreateKey } from "./audit/index.ts";
 import { auditStage, noAudit } from "./audit/stage.ts";
 import { createAuthEndpoints } from "./authn/endpoints.ts";
+import { authorizeStage, Policy } from "./authz/index.ts";
 import { authenticateStage, createIdentify, Identity } from "./authn/index.ts";
 import { ExternalIssuers } from "./authn/oauth.ts";
 import type { ScryptParams } from "./authn/password.ts";
@@ -102,14 +103,16 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
   const continuations = new Continuations(limits.inputRequiredSeconds * 1000);
   const sessions = new SessionStore(limits.sessionIdleSeconds * 1000, limits.maxSessions, limits.resumableEvents);
 
+  const policy = new Policy(config.roles);
   const methods = createMethodTable({
     catalog,
+    policy,
     hub,
     continuations,
     sessionListener: (ex) => ex.caller.session?.listener,
-    lifecycle: lifecycleMethods({ catalog, hub, instructions: config.server.instructions }),
+    lifecycle: lifecycleMethods({ catalog, hub, policy, instructions: config.server.instructions }),
   });
-  const pipeline = createPipeline({ guard: guardStage(methods), authenticate: authenticateStage }, createForward(methods), audit);
+  const pipeline = createPipeline({ guard: guardStage(methods), authenticate: authenticateStage, authorize: authorizeStage(policy) }, createForward(methods), audit);
   const mirrorsOf = (tool: string) => {
     const route = catalog.resolveTool(tool);
     return route === undefined ? [] : route.upstream.mirrorsOf(route.name);

@@ -259,7 +259,7 @@ describe("bastion apikey", () => {
   it("refuses scopes beyond what the owner's roles permit (exit 1, naming them)", async () => {
     const r = await bastion(["apikey", "create", "--user", "alice", "--scopes", "fixture.echo,*,other.tool"]);
     expect(r.status).toBe(1);
-    expect(r.stderr).toBe("bastion: scope *, other.tool is beyond what alice's roles (reader) permit\n");
+    expect(r.stderr).toBe("bastion: scope other.tool is beyond what alice's roles (reader) permit\n");
   });
 
   it("create --json prints {id, key, user, scopes, expiresAt} once; the key works on the running gateway", async () => {

@@ -93,7 +93,7 @@ beforeAll(async () => {
           { issuer: iss.esOnly, jwksUrl: `${jwks.base}/jwks/es-only`, algorithms: ["ES256"] },
           { issuer: iss.dead, jwksUrl: `http://127.0.0.1:${dead}/jwks` },
           { issuer: iss.hang, jwksUrl: `${jwks.base}/hang` },
-          { issuer: iss.scoped, jwksUrl: `${jwks.base}/jwks/main`, algorithms: ["RS256"], requiredScopes: ["mcp:tools", "fixture.echo"] },
+          { issuer: iss.scoped, jwksUrl: `${jwks.base}/jwks/main`, algorithms: ["RS256"], roleMap: ROLE_MAP, requiredScopes: ["mcp:tools", "fixture.echo"] },
         ],
       },
     },
@@ -247,7 +247,7 @@ describe("/mcp without credentials", () => {
   let key: string;
   beforeAll(async () => {
     await gw.gateway.identity.addUser("stats-reader", ["reader"], undefined);
-    key = (await gw.gateway.identity.createApiKey("stats-reader", [], null)).key;
+    key = (await gw.gateway.identity.createApiKey("stats-reader", ["*"], null)).key;
   });
 
   it("is 401 with a resource_metadata challenge and no error code (RFC 6750 §3.1), audited as auth.failure", async () => {
@@ -627,7 +627,7 @@ describe("API keys", () => {
   });
 
   it("a wrong secret or a client_id of another key is invalid_client (401, Basic challenge), audited", async () => {
-    const other = await gw.gateway.identity.createApiKey("svc", [], null);
+    const other = await gw.gateway.identity.createApiKey("svc", ["*"], null);
     const cases: [Record<string, string>, string][] = [
       [{ client_id: key.id, client_secret: `mcpb_${key.id}_${"Z".repeat(43)}` }, "unknown API key"],
       [{ client_id: other.record.id, client_secret: key.key }, "client_id does not match the key"],
@@ -644,18 +644,18 @@ describe("API keys", () => {
   });
 
   it("revoked and expired keys are 401 on /mcp and invalid_client on the token endpoint", async () => {
-    const revoked = await gw.gateway.identity.createApiKey("svc", [], null);
+    const revoked = await gw.gateway.identity.createApiKey("svc", ["*"], null);
     await expectWorks(revoked.key);
     await gw.gateway.identity.revokeApiKey(revoked.record.id);
     await rejectedToken(revoked.key, "API key revoked");
     expect((await grant({ grant_type: "client_credentials", client_id: revoked.record.id, client_secret: revoked.key })).status).toBe(401);
-    const expired = await gw.gateway.identity.createApiKey("svc", [], Date.now() - 1000);
+    const expired = await gw.gateway.identity.createApiKey("svc", ["*"], Date.now() - 1000);
     await rejectedToken(expired.key, "API key expired");
     expect((await grant({ grant_type: "client_credentials", client_id: expired.record.id, client_secret: expired.key })).status).toBe(401);
   });
 
   it("revoking a key also ends the access tokens exchanged for it, on the very next request", async () => {
-    const k = await gw.gateway.identity.createApiKey("svc", [], null);
+    const k = await gw.gateway.identity.createApiKey("svc", ["*"], null);
     const exchanged = await grant({ grant_type: "client_credentials", client_id: k.record.id, client_secret: k.key });
     await expectWorks(exchanged.body["access_token"] as string, "exchanged JWT");
     await gw.gateway.identity.revokeApiKey(k.record.id);
@@ -667,14 +667,14 @@ describe("API keys", () => {
 
   it("a key of a locked or deleted user is 401", async () => {
     await gw.gateway.identity.addUser("svc-locked", ["reader"], undefined);
-    const locked = await gw.gateway.identity.createApiKey("svc-locked", [], null);
+    const locked = await gw.gateway.identity.createApiKey("svc-locked", ["*"], null);
     const exchanged = await grant({ grant_type: "client_credentials", client_id: locked.record.id, client_secret: locked.key });
     await expectWorks(locked.key);
     await gw.gateway.identity.lock("svc-locked");
     await rejectedToken(locked.key, "API key owner locked or deleted");
     await rejectedToken(exchanged.body["access_token"] as string, /^session revoked/);
     await gw.gateway.identity.addUser("svc-deleted", ["reader"], undefined);
-    const deleted = await gw.gateway.identity.createApiKey("svc-deleted", [], null);
+    const deleted = await gw.gateway.identity.createApiKey("svc-deleted", ["*"], null);
     await expectWorks(deleted.key);
     await gw.gateway.identity.deleteUser("svc-deleted");
     await rejectedToken(deleted.key, /^(unknown API key|API key owner locked or deleted)$/);
@@ -751,7 +751,7 @@ describe("session hijack", () => {
     expect(res.status).toBe(401);
     await res.text();
     expect(since(mark).map((r) => r.type)).toEqual(["auth.failure"]);
-    const keyOfA = await gw.gateway.identity.createApiKey("session-owner", [], null);
+    const keyOfA = await gw.gateway.identity.createApiKey("session-owner", ["*"], null);
     const withKey = await fetch(gw.url, { method: "POST", headers: legacy(keyOfA.key, { "mcp-protocol-version": transport.protocolVersion ?? "2025-11-25" }), body: JSON.stringify({ jsonrpc: "2.0", id: 9, method: "tools/list" }) });
     expect(withKey.status).toBe(200);
     await withKey.text();

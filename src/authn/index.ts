@@ -9,8 +9,8 @@ import { CredentialRefused, type Identity } from "./service.ts";
 export { Identity, IdentityRefused, OAuthError, CredentialRefused, normalizeName } from "./service.ts";
 export type { TokenResponse } from "./service.ts";
 
-/** The caller when `auth.anonymous` lets credential-less requests in (loopback binds only). */
-export const ANONYMOUS: Principal = Object.freeze({ id: "anonymous", name: "anonymous", kind: "anonymous", roles: Object.freeze([]) as readonly string[], scopes: undefined, sessionId: undefined });
+/** The caller when `auth.anonymous` lets credential-less requests in (loopback binds only); it may use what the role `anonymous` permits. */
+export const ANONYMOUS: Principal = Object.freeze({ id: "anonymous", name: "anonymous", kind: "anonymous", roles: Object.freeze(["anonymous"]) as readonly string[], scopes: undefined, sessionId: undefined });
 
 /** Identifies the caller of one HTTP request (once per request, however many messages it carries). */
 export type Identify = (headers: IncomingHttpHeaders, ip: string) => Promise<Principal>;

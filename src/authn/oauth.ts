@@ -1,5 +1,6 @@
 // Access tokens of external OAuth 2.1 authorization servers (the MCP authorization spec): remote JWKS, the gateway as audience, claims mapped to roles.
 import { createRemoteJWKSet, decodeJwt, errors, jwtVerify, type JWTVerifyGetKey } from "jose";
+import { isPermission } from "../authz/index.ts";
 import type { Principal } from "../pipeline/index.ts";
 import { CredentialRefused } from "./service.ts";
 
@@ -33,6 +34,16 @@ interface Trusted {
   config: IssuerConfig;
   keys: JWTVerifyGetKey;
   audience: string;
+}
+
+/**
+ * The scopes of a token that narrow its roles: those written as gateway permissions (`U.T`,
+ * `tool:…`, `prompt:…`, `resource:…`, `*`). Issuer scopes of other shapes (`openid`, `profile`)
+ * say nothing about tools; a token carrying none of the permission shape is not narrowed.
+ */
+function permissionScopes(scopes: string[]): string[] | undefined {
+  const narrowing = scopes.filter(isPermission);
+  return narrowing.length === 0 ? undefined : narrowing;
 }
 
 /** Values of a claim as a list: an array of strings, or a space-separated string (OAuth `scope` style). */
@@ -96,7 +107,7 @@ export class ExternalIssuers {
         name: typeof name === "string" ? name : (payload.sub as string),
         kind: "oauth",
         roles: [...roles],
-        scopes: typeof scope === "string" ? claimValues(scope) : undefined,
+        scopes: permissionScopes(claimValues(scope)),
         sessionId: undefined,
       };
     } catch (err) {

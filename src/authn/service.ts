@@ -1,6 +1,7 @@
 // Identity: users and their credentials, the OAuth grants of /auth/token, revocation, and who a bearer credential on /mcp belongs to.
 import { randomUUID } from "node:crypto";
 import { open as openSealed, seal } from "../crypto/aead.ts";
+import { globMatch } from "../authz/index.ts";
 import type { Principal } from "../pipeline/index.ts";
 import { StoreConflict, type ApiKeyRecord, type SessionRecord, type Store, type User } from "../store/index.ts";
 import { apiKeyHash, apiKeyId, apiKeyMatches, newApiKey } from "./apikeys.ts";
@@ -62,9 +63,7 @@ export interface IdentityOptions {
 
 /** Whether permission pattern `granted` (`*` wildcards) covers `wanted`, which may itself be a pattern: it must be at least as narrow. */
 export function covers(granted: string, wanted: string): boolean {
-  if (granted === "*" || granted === wanted) return true;
-  const re = new RegExp(`^${granted.split("*").map((p) => p.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`);
-  return re.test(wanted);
+  return granted === "*" || granted === wanted || globMatch(granted, wanted);
 }
 
 /** A session's last-seen time is written at most this often (milliseconds): the idle clock's precision, and a write saved per request. */
@@ -164,7 +163,8 @@ export class Identity {
     const roles = this.options.roles;
     if (roles !== undefined) {
       const permissions = user.roles.flatMap((r) => roles[r]?.permissions ?? []);
-      const beyond = scopes.filter((scope) => !permissions.some((p) => covers(p, scope)));
+      // "*" narrows nothing: the key may do what its owner's roles permit, whatever they become.
+      const beyond = scopes.filter((scope) => scope !== "*" && !permissions.some((p) => covers(p, scope)));
       if (beyond.length > 0) throw new IdentityRefused(`scope ${beyond.join(", ")} is beyond what ${user.name}'s roles (${user.roles.join(", ") || "none"}) permit`);
     }
     const { id, key } = newApiKey();

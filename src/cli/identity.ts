@@ -150,11 +150,11 @@ export function identityCommands(cmd: Command, io: Io, globals: () => Globals): 
     .command("create")
     .description("create an API key; it is printed once and only its hash is kept")
     .requiredOption("--user <name>", "owner of the key")
-    .option("--scopes <list>", "comma-separated permissions (a subset of the owner's); default: none")
+    .option("--scopes <list>", "comma-separated permissions (a subset of the owner's); default: * (all the owner's roles permit)", "*")
     .option("--expires <duration>", "lifetime such as 30d, 12h or 90m; default: no expiry", parseDuration)
     .option("--label <text>", "a note shown by apikey list")
     .action(async (opts: { user: string; scopes?: string; expires?: number; label?: string }) => {
-      const scopes = (opts.scopes ?? "").split(",").map((s) => s.trim()).filter((s) => s !== "");
+      const scopes = (opts.scopes ?? "*").split(",").map((s) => s.trim()).filter((s) => s !== "");
       const expiresAt = opts.expires === undefined ? null : Date.now() + opts.expires;
       const { record, key } = await withIdentity(io, globals(), "apikey.create", opts.user, (identity) => identity.createApiKey(opts.user, scopes, expiresAt, opts.label ?? ""));
       out(`${key}\n(id ${record.id}; shown once: store it now)`, { id: record.id, key, user: opts.user, scopes: record.scopes, expiresAt: day(record.expiresAt) });

@@ -86,8 +86,9 @@ auth:
     #   roleMap: { mcp-admins: [admin], staff: [reader] }
     #   requiredScopes: [mcp:tools]                   # else 403 insufficient_scope
 
-# Roles and their permissions (U.T for a tool, prompt:U.P, resource:<uri pattern>, * wildcards).
-# Parsed now; enforced by the authorize stage of a later version.
+# Roles and their permissions (U.T or tool:U.T for a tool, prompt:U.P, resource:<uri pattern>,
+# * wildcards; * alone is everything). Default deny: a user sees and may call only what a role grants.
+# Credentials without a role match nothing; auth.anonymous callers hold the role "anonymous".
 roles:
   admin:  { permissions: ["*"] }
   reader: { permissions: ["everything.echo", "everything.get*", "files.read*", "files.list*"] }

@@ -34,8 +34,7 @@ describe("the minimal file of SPEC §2", () => {
     expect(config.server.limits).toEqual({ maxBodyBytes: 1048576, maxJsonDepth: 64, maxSessions: 10000, sessionIdleSeconds: 1800, resumableEvents: 256, inputRequiredSeconds: 300 });
     expect(config.upstreams["everything"]).toMatchObject({ command: "npx", env: {}, pin: "enforce", protocol: "auto", timeoutMs: 60000, relayRoots: false });
     expect(config.audit).toEqual({ enabled: true, path: "logs/audit.log", keyFile: "security/audit.key" });
-    // roles are parsed but not enforced yet, and the operator is told so.
-    expect(warnings).toEqual(['config section "roles" is accepted but not enforced by this version of the gateway']);
+    expect(warnings).toEqual([]);
   });
 });
 

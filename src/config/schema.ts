@@ -200,6 +200,6 @@ export type Config = z.infer<typeof configSchema>;
 export type ServerLimits = Config["server"]["limits"];
 
 /** Config sections that are parsed but whose pipeline stage is not built yet; start-up names them so nobody believes they are enforced. */
-export const PENDING_SECTIONS = ["roles", "state", "validation", "rateLimits", "vault", "alerts", "metrics"] as const;
+export const PENDING_SECTIONS = ["state", "validation", "rateLimits", "vault", "alerts", "metrics"] as const;
 
 export const isStdio = (u: UpstreamConfig): u is StdioUpstreamConfig => "command" in u;

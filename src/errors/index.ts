@@ -67,7 +67,12 @@ export class Refusal extends BastionError {
   readonly requestId: string | number | undefined;
   /** HTTP headers the answer must carry (WWW-Authenticate, Retry-After). */
   readonly headers: Record<string, string>;
-  constructor(code: RefusalCode, opts: { message?: string; reason?: string; data?: Record<string, unknown>; http?: number; rpc?: number; requestId?: string | number; headers?: Record<string, string> } = {}) {
+  /** The audit type when it differs from the code's usual one (a forbidden resource answers "not found" but is audited as authz.denied). */
+  private readonly auditOverride: string | undefined;
+  constructor(
+    code: RefusalCode,
+    opts: { message?: string; reason?: string; data?: Record<string, unknown>; http?: number; rpc?: number; requestId?: string | number; headers?: Record<string, string>; audit?: string } = {},
+  ) {
     const entry = REFUSALS[code];
     super(code, opts.message ?? entry.message);
     this.http = opts.http ?? entry.http;
@@ -76,11 +81,12 @@ export class Refusal extends BastionError {
     this.reason = opts.reason ?? code;
     this.requestId = opts.requestId;
     this.headers = opts.headers ?? {};
+    this.auditOverride = opts.audit;
   }
 
   /** The audit event type this refusal is recorded under. */
   get auditType(): string {
-    return REFUSALS[this.code].audit;
+    return this.auditOverride ?? REFUSALS[this.code].audit;
   }
 
   /** The JSON-RPC error object the client sees. */

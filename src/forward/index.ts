@@ -1,4 +1,5 @@
 // The forward stage: route each method to the upstream that owns its target, relay everything that happens during the call, and bridge the eras.
+import type { Kind, Policy } from "../authz/index.ts";
 import type { Catalog, ListKind } from "../catalog/index.ts";
 import { Refusal } from "../errors/index.ts";
 import type { Params, RpcNotification } from "../jsonrpc/index.ts";
@@ -21,6 +22,8 @@ export interface MethodSpec {
 
 export interface ForwardDeps {
   catalog: Catalog;
+  /** The same policy the authorize stage uses: lists show exactly what calls may use. */
+  policy: Policy;
   hub: Hub;
   continuations: Continuations;
   /** Listener of a session-era session (its GET stream), for resource subscriptions. */
@@ -28,6 +31,14 @@ export interface ForwardDeps {
   /** Methods the protocol layer answers itself (initialize, server/discover, subscriptions/listen). */
   lifecycle: Record<string, MethodSpec>;
 }
+
+/** How each list's items are named for the policy. */
+const LIST_PERMISSION: Record<ListKind, { kind: Kind; key: string }> = {
+  tools: { kind: "tool", key: "name" },
+  prompts: { kind: "prompt", key: "name" },
+  resources: { kind: "resource", key: "uri" },
+  resourceTemplates: { kind: "resource", key: "uriTemplate" },
+};
 
 /** Most input-required rounds a session-era client is walked through for one request. */
 const MAX_INPUT_ROUNDS = 16;
@@ -38,8 +49,15 @@ const LEGACY: readonly Era[] = ["legacy"];
 export type MethodTable = ReadonlyMap<string, MethodSpec>;
 
 export function createMethodTable(deps: ForwardDeps): MethodTable {
-  const { catalog } = deps;
-  const list = (kind: ListKind, field: string): MethodSpec => ({ eras: BOTH, handler: () => Promise.resolve({ [field]: catalog.list(kind) }) });
+  const { catalog, policy } = deps;
+  /** A list as the caller may see it: one decision with the authorize stage, so nothing listed is refused and nothing refused is listed. */
+  const list = (kind: ListKind, field: string): MethodSpec => {
+    const permission = LIST_PERMISSION[kind];
+    return {
+      eras: BOTH,
+      handler: (ex) => Promise.resolve({ [field]: catalog.list(kind).filter((item) => policy.allows(ex.principal, permission.kind, String(item[permission.key]))) }),
+    };
+  };
   const methods: Record<string, MethodSpec> = {
     ...deps.lifecycle,
     "tools/list": list("tools", "tools"),

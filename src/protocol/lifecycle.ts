@@ -1,4 +1,5 @@
 // The methods the gateway answers as the one virtual server: initialize (session era), server/discover and subscriptions/listen (2026-07-28).
+import type { Policy } from "../authz/index.ts";
 import type { Catalog, ListKind } from "../catalog/index.ts";
 import type { MethodSpec } from "../forward/index.ts";
 import type { Exchange } from "../pipeline/index.ts";
@@ -24,7 +25,7 @@ export function negotiateLegacyVersion(requested: unknown): string {
 
 const FILTER_KINDS: Record<string, ListKind> = { toolsListChanged: "tools", promptsListChanged: "prompts", resourcesListChanged: "resources" };
 
-export function lifecycleMethods(deps: { catalog: Catalog; hub: Hub; instructions: string | undefined }): Record<string, MethodSpec> {
+export function lifecycleMethods(deps: { catalog: Catalog; hub: Hub; policy: Policy; instructions: string | undefined }): Record<string, MethodSpec> {
   const instructions = deps.instructions === undefined ? {} : { instructions: deps.instructions };
   return {
     initialize: {
@@ -57,7 +58,7 @@ export function lifecycleMethods(deps: { catalog: Catalog; hub: Hub; instruction
  * A 2026-07-28 subscription stream: acknowledged first with what the gateway will honour, then
  * every matching notification tagged with the stream's id, until the client closes it.
  */
-function listen(deps: { catalog: Catalog; hub: Hub }, ex: Exchange): Promise<Record<string, unknown>> {
+function listen(deps: { catalog: Catalog; hub: Hub; policy: Policy }, ex: Exchange): Promise<Record<string, unknown>> {
   const id = "id" in ex.message ? ex.message.id : null;
   const tag = { [META_SUBSCRIPTION_ID]: id };
   const asked = (ex.message.params?.["notifications"] ?? {}) as Record<string, unknown>;
@@ -70,7 +71,11 @@ function listen(deps: { catalog: Catalog; hub: Hub }, ex: Exchange): Promise<Rec
     }
   }
   const uris = Array.isArray(asked["resourceSubscriptions"]) ? asked["resourceSubscriptions"].filter((u): u is string => typeof u === "string") : [];
-  const owned = uris.map((uri) => ({ uri, owner: deps.catalog.resolveResource(uri) })).filter((e) => e.owner !== undefined);
+  // Only resources the caller may read, and that an upstream owns, are watched (the rest are silently not honoured).
+  const owned = uris
+    .filter((uri) => deps.policy.allows(ex.principal, "resource", uri))
+    .map((uri) => ({ uri, owner: deps.catalog.resolveResource(uri) }))
+    .filter((e) => e.owner !== undefined);
   if (owned.length > 0) honoured["resourceSubscriptions"] = owned.map((e) => e.uri);
   ex.channel.notify({ jsonrpc: "2.0", method: "notifications/subscriptions/acknowledged", params: { notifications: honoured, _meta: tag } });
   const listener: Listener = {

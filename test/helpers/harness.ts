@@ -33,7 +33,8 @@ export interface TestGateway {
  */
 export async function startTestGateway(config: Record<string, unknown>, opts: { log?: Logger; env?: NodeJS.ProcessEnv } = {}): Promise<TestGateway> {
   const dir = mkdtempSync(path.join(tmpdir(), "bastion-test-"));
-  const loaded = loadConfigObject({ audit: { path: path.join(dir, "audit.log"), keyFile: path.join(dir, "audit.key") }, auth: { anonymous: true }, ...config }, opts.env ?? {}, dir);
+  // Anonymous callers may use everything unless the test sets its own roles: the policy itself is tested where it is configured.
+  const loaded = loadConfigObject({ audit: { path: path.join(dir, "audit.log"), keyFile: path.join(dir, "audit.key") }, auth: { anonymous: true }, roles: { anonymous: { permissions: ["*"] } }, ...config }, opts.env ?? {}, dir);
   // Password hashing at a test cost (N=2^10): logins are exercised, not the hardware.
   const gateway = await startGateway(loaded, { port: 0, log: opts.log ?? silentLogger, env: opts.env ?? {}, scrypt: { ln: 10, r: 8, p: 1 } });
   await gateway.settled();
