@@ -6,6 +6,7 @@ import { AuditLog, loadOrCreateKey } from "./audit/index.ts";
 import { auditStage, noAudit } from "./audit/stage.ts";
 import { createAuthEndpoints } from "./authn/endpoints.ts";
 import { authorizeStage, Policy } from "./authz/index.ts";
+import { SchemaValidators, validateStage } from "./validate/index.ts";
 import { authenticateStage, createIdentify, Identity } from "./authn/index.ts";
 import { ExternalIssuers } from "./authn/oauth.ts";
 import type { ScryptParams } from "./authn/password.ts";
@@ -112,7 +113,12 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
     sessionListener: (ex) => ex.caller.session?.listener,
     lifecycle: lifecycleMethods({ catalog, hub, policy, instructions: config.server.instructions }),
   });
-  const pipeline = createPipeline({ guard: guardStage(methods), authenticate: authenticateStage, authorize: authorizeStage(policy) }, createForward(methods), audit);
+  const validators = new SchemaValidators(log);
+  const pipeline = createPipeline(
+    { guard: guardStage(methods), authenticate: authenticateStage, authorize: authorizeStage(policy), validate: validateStage(catalog, validators) },
+    createForward(methods),
+    audit,
+  );
   const mirrorsOf = (tool: string) => {
     const route = catalog.resolveTool(tool);
     return route === undefined ? [] : route.upstream.mirrorsOf(route.name);

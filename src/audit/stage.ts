@@ -1,6 +1,6 @@
 // The pipeline's last stage: what each exchange leaves in the audit log — every refusal with its true reason, every call that reached an upstream.
 import { createHash } from "node:crypto";
-import { Refusal } from "../errors/index.ts";
+import { RefusedAsResult, Refusal } from "../errors/index.ts";
 import type { Exchange } from "../pipeline/exchange.ts";
 import { CallCancelled, UpstreamRpcError } from "../upstream/index.ts";
 import type { Actor, AuditEvent, AuditLog } from "./index.ts";
@@ -57,7 +57,9 @@ export function auditStage(log: AuditLog): AuditStage {
     },
     failed(ex, error) {
       const callType = CALL_EVENTS.get(ex.message.method);
-      if (error instanceof Refusal) {
+      if (error instanceof RefusedAsResult) {
+        log.record({ ...base(ex, error.auditType), outcome: "failure", severity: "warning", reason: error.reason });
+      } else if (error instanceof Refusal) {
         log.record({ ...base(ex, error.auditType), outcome: error.auditType === "authz.denied" ? "denied" : "failure", severity: "warning", reason: error.reason });
       } else if (error instanceof UpstreamRpcError) {
         if (callType !== undefined) log.record({ ...base(ex, callType), outcome: "error", reason: "upstream_error", details: { ...base(ex, callType).details, code: error.error.code } });

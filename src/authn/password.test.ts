@@ -102,6 +102,7 @@ describe("stored hashes that are malformed or tampered", () => {
       `$scrypt$ln=10,r=8,p=1$${salt.slice(0, -1)}B$${key}`, // non-canonical base64 (unused low bits set)
       `$scrypt$ln=10,r=8,p=1$${salt.slice(0, 16)}$${key}`, // 12-byte salt
       `$scrypt$ln=10,r=8,p=1$${salt}$${key.slice(0, 16)}`, // 12-byte key
+      `$scrypt$ln=10,r=8,p=1$${salt}$${key.slice(0, 40)}`, // 30-byte key: a true prefix of the right one, still refused
       `$scrypt$ln=10,r=8,p=1$${"A".repeat(90)}$${key}`, // 67-byte salt
       `$scrypt$ln=010,r=8,p=1$${salt}$${key}`, // leading zero
       `$scrypt$ln=10,r=8$${salt}$${key}`, // missing p

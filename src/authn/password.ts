@@ -41,8 +41,10 @@ export const KEY_BYTES = 32;
 export const MAX_PASSWORD_INPUT = 65_536;
 
 // $scrypt$ln=17,r=8,p=1$<salt>$<key>, unpadded standard base64 as in the PHC string format.
-// Numbers without leading zeros; salt and key 16–64 bytes (22–86 base64 characters).
-const HASH_FORMAT = /^\$scrypt\$ln=([1-9][0-9]?),r=([1-9][0-9]?),p=([1-9][0-9]?)\$([A-Za-z0-9+/]{22,86})\$([A-Za-z0-9+/]{22,86})$/;
+// Numbers without leading zeros; salt 16–64 bytes (22–86 base64 characters), key 32–64 bytes
+// (43–86). The key's floor matters: scrypt's output for a shorter length is a prefix of the longer
+// one, so a key cut short by truncation would otherwise still verify, with fewer bits to guess.
+const HASH_FORMAT = /^\$scrypt\$ln=([1-9][0-9]?),r=([1-9][0-9]?),p=([1-9][0-9]?)\$([A-Za-z0-9+/]{22,86})\$([A-Za-z0-9+/]{43,86})$/;
 
 interface ParsedHash {
   params: ScryptParams;
@@ -93,7 +95,7 @@ function parseHash(stored: unknown): ParsedHash | undefined {
   const salt = unb64(salt64);
   const key = unb64(key64);
   if (salt === undefined || key === undefined) return undefined;
-  if (salt.length < 16 || salt.length > 64 || key.length < 16 || key.length > 64) return undefined;
+  if (salt.length < 16 || salt.length > 64 || key.length < KEY_BYTES || key.length > 64) return undefined;
   return { params, salt, key };
 }
 

@@ -47,6 +47,7 @@ export class Catalog extends EventEmitter<CatalogEvents> {
   private readonly routes: Record<"tools" | "prompts", Map<string, Route>> = { tools: new Map(), prompts: new Map() };
   private readonly resourceOwners = new Map<string, Upstream>();
   private views: Record<ListKind, Item[]> = { tools: [], prompts: [], resources: [], resourceTemplates: [] };
+  private toolsByName = new Map<string, Item>();
   private readonly refreshing = new Set<Promise<void>>();
   private readonly queues = new Map<Upstream, Promise<void>>();
 
@@ -77,6 +78,11 @@ export class Catalog extends EventEmitter<CatalogEvents> {
   /** The aggregated list of `kind`, as clients see it (names exposed). */
   list(kind: ListKind): readonly Item[] {
     return this.views[kind];
+  }
+
+  /** The tool a client sees under `name` (its definition, with the exposed name). */
+  tool(name: string): Item | undefined {
+    return this.toolsByName.get(name);
   }
 
   /** The upstream and original name behind an exposed tool name. */
@@ -191,6 +197,7 @@ export class Catalog extends EventEmitter<CatalogEvents> {
     this.routes.tools = routes.tools;
     this.routes.prompts = routes.prompts;
     this.views = views;
+    this.toolsByName = new Map(views.tools.map((t) => [t["name"] as string, t]));
   }
 }
 

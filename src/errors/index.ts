@@ -95,6 +95,20 @@ export class Refusal extends BastionError {
   }
 }
 
+/**
+ * A refusal answered as a result rather than an error: arguments that break a tool's schema get a
+ * tool error result the model can correct (SEP-1303). The pipeline audits it and returns `result`.
+ */
+export class RefusedAsResult extends BastionError {
+  constructor(
+    readonly result: Record<string, unknown>,
+    readonly auditType: string,
+    readonly reason: string,
+  ) {
+    super("refused_as_result", reason);
+  }
+}
+
 /** A configuration file or command-line problem found at start-up; `problems` lists every one, each with its path. */
 export class ConfigError extends BastionError {
   readonly problems: readonly string[];

@@ -1,5 +1,6 @@
 // The path every client message takes, in order: network guard → authenticate → rate-limit → authorize → validate → forward → audit.
 import type { AuditStage } from "../audit/stage.ts";
+import { RefusedAsResult } from "../errors/index.ts";
 import type { Exchange, Stage } from "./exchange.ts";
 
 export type { Caller, Channel, Exchange, Principal, Stage } from "./exchange.ts";
@@ -41,6 +42,7 @@ export function createPipeline(checks: Checks, forward: Forward, audit: AuditSta
       return result;
     } catch (err) {
       audit.failed(exchange, err);
+      if (err instanceof RefusedAsResult) return err.result;
       throw err;
     }
   };
