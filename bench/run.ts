@@ -5,6 +5,7 @@
 //               direct to the fixture over HTTP (a), through the gateway to the fixture over stdio (b)
 //               and over HTTP (c), the gateway with its audit log off, mcp-proxy and supergateway.
 //   latency     sequential calls by real SDK clients (v1: session era, v2: 2026-07-28), direct vs gateway.
+//   checks      in process: a credential's verification, and a call's validation (schema, detectors, conditions, response rules).
 //   profile     BENCH_PROFILE=1: the gateway under load again with --cpu-prof, and where its CPU went.
 //
 // Settings (environment): BENCH_SECONDS (8) measured seconds per case, BENCH_WARMUP_SECONDS (2),
@@ -22,6 +23,7 @@ import { summarizeProfile, type ProfileSummary } from "./profile.ts";
 import { caseLine, cpuTable, eraName, find, latencyTable, profileReport, ratio, throughputTable, type Added, type LoadCase, type PathId } from "./report.ts";
 import { measureSequential, type SdkPath, type SdkResult } from "./sdk.ts";
 import { round } from "./stats.ts";
+import { validationCost } from "./validation.ts";
 
 const num = (name: string, fallback: number): number => {
   const raw = process.env[name];
@@ -427,6 +429,7 @@ async function main(): Promise<void> {
     return { rpsAnonymous: anon.rps, rpsApiKey: key?.rps ?? Number.NaN, rpsAccessToken: jwt?.rps ?? Number.NaN, gatewayUs: { anonymous: gwUs(anon), apiKey: gwUs(key), accessToken: gwUs(jwt) } };
   })();
   const verify = await verifyCost();
+  const validation = await validationCost();
 
   // The box is shared with other work; how much of it is part of the honest answer.
   // (Not the per-request-spawn case: its exited children count as "others".)
@@ -455,6 +458,7 @@ async function main(): Promise<void> {
         `gateway CPU ${Math.round(identityCost.gatewayUs.anonymous)} / ${Math.round(identityCost.gatewayUs.apiKey)} / ${Math.round(identityCost.gatewayUs.accessToken)} µs/req`,
     );
   log(`credential checks in process: ${verify.map((v) => `${v.what} ${v.us.toFixed(1)} µs`).join(", ")}`);
+  log(`argument and result checks in process: ${validation.map((v) => `${v.what} ${v.us.toFixed(1)} µs`).join(", ")}`);
   if (auditCost !== undefined)
     log(
       `\naudit log: ${audit.records} records, ${audit.bytes} bytes (${audit.records === 0 ? 0 : Math.round(audit.bytes / audit.records)} B/record); ` +
@@ -481,6 +485,7 @@ async function main(): Promise<void> {
     added,
     audit: { ...audit, cost: auditCost },
     identity: { cost: identityCost, verify },
+    validation,
     neighbourCores: neighbours,
     targets: checks,
     profiles: profiles.map((p) => ({ name: p.name, ...p.summary })),

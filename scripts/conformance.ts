@@ -32,7 +32,8 @@ interface Run {
  * suite reach it with an API key of a user made for the run.
  */
 async function gatewayFor(upstream: Record<string, unknown>, dir: string): Promise<{ gateway: Gateway; relay: Relay }> {
-  const config = loadConfigObject({ upstreams: { fixture: { ...upstream, prefix: false } }, roles: { admin: { permissions: ["*"] } }, audit: { path: "audit.log", keyFile: "audit.key" } }, {}, dir);
+  // pin: off — the suite adds tools at runtime on purpose (tools-list-changed); pinning would withhold them (test/pinning.test.ts covers it).
+  const config = loadConfigObject({ upstreams: { fixture: { ...upstream, prefix: false, pin: "off" } }, roles: { admin: { permissions: ["*"] } }, audit: { path: "audit.log", keyFile: "audit.key" } }, {}, dir);
   const gateway = await startGateway(config, { port: 0, log: silentLogger, env: {} });
   await gateway.settled();
   if (gateway.upstreams[0]?.state !== "ready") throw new Error(`gateway upstream did not start: ${gateway.upstreams[0]?.lastError ?? "?"}`);

@@ -5,8 +5,10 @@ import path from "node:path";
 import { AuditLog, loadOrCreateKey } from "./audit/index.ts";
 import { auditStage, noAudit } from "./audit/stage.ts";
 import { createAuthEndpoints } from "./authn/endpoints.ts";
+import { conditionsStage } from "./authz/conditions.ts";
 import { authorizeStage, Policy } from "./authz/index.ts";
-import { SchemaValidators, validateStage } from "./validate/index.ts";
+import { validateStage } from "./validate/index.ts";
+import { resultScreen } from "./validate/responses.ts";
 import { authenticateStage, createIdentify, Identity } from "./authn/index.ts";
 import { ExternalIssuers } from "./authn/oauth.ts";
 import type { ScryptParams } from "./authn/password.ts";
@@ -14,7 +16,9 @@ import { PASSWORD_POLICIES } from "./authn/policy.ts";
 import { fileKey, secretKey, TokenService, type SigningKey } from "./authn/tokens.ts";
 import { openStore, type Store } from "./store/index.ts";
 import { Catalog } from "./catalog/index.ts";
-import type { LoadedConfig } from "./config/index.ts";
+import { PinBook, type FlagFn } from "./integrity/pins.ts";
+import { scanTool } from "./integrity/scan.ts";
+import type { Config, LoadedConfig } from "./config/index.ts";
 import { ConfigError } from "./errors/index.ts";
 import { Continuations, createForward, createMethodTable } from "./forward/index.ts";
 import { guardStage, isLoopback, loopbackHosts } from "./guard/index.ts";
@@ -35,6 +39,8 @@ export interface GatewayOptions {
   env?: NodeJS.ProcessEnv;
   /** Password hashing cost; tests only (the default is OWASP's, and the config file cannot lower it). */
   scrypt?: ScryptParams;
+  /** Tool pinning: the scanner whose findings withhold a tool (`flag`), and how often approvals are looked for (`pollMs`, default 2000). */
+  pins?: { flag?: FlagFn; pollMs?: number };
 }
 
 /** A running gateway. */
@@ -50,6 +56,11 @@ export interface Gateway {
   readonly audit: AuditLog | undefined;
   /** Resolves when every upstream has finished its first connection attempt (ready or down) and the lists of the ready ones are read. */
   settled(): Promise<void>;
+  /**
+   * Applies a new configuration's roles, capabilities and validation from the next request on
+   * (`bastion serve` does on SIGHUP); names the sections that changed but need a restart.
+   */
+  reload(next: LoadedConfig): { restartNeeded: string[] };
   close(): Promise<void>;
 }
 
@@ -99,12 +110,21 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
   if (config.auth.anonymous) log.warn("auth.anonymous is on: callers without credentials are let in as 'anonymous' (loopback only; for development)");
 
   const upstreams = Object.entries(config.upstreams).map(([name, u]) => new Upstream(name, u, baseDir, log));
-  const catalog = new Catalog(upstreams, log);
+  const pins = new PinBook({
+    store,
+    modes: new Map(Object.entries(config.upstreams).map(([name, u]) => [name, u.pin])),
+    log,
+    ...(auditLog === undefined ? {} : { audit: auditLog }),
+    // Tool poisoning: a definition the scanner flags is held back like a changed one until approved.
+    flag: options.pins?.flag ?? scanTool,
+    ...(options.pins?.pollMs === undefined ? {} : { pollMs: options.pins.pollMs }),
+  });
+  const catalog = new Catalog(upstreams, log, pins);
   const hub = new Hub(catalog, upstreams);
   const continuations = new Continuations(limits.inputRequiredSeconds * 1000);
   const sessions = new SessionStore(limits.sessionIdleSeconds * 1000, limits.maxSessions, limits.resumableEvents);
 
-  const policy = new Policy(config.roles);
+  const policy = new Policy(config.roles, config.capabilities);
   const methods = createMethodTable({
     catalog,
     policy,
@@ -113,11 +133,19 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
     sessionListener: (ex) => ex.caller.session?.listener,
     lifecycle: lifecycleMethods({ catalog, hub, policy, instructions: config.server.instructions }),
   });
-  const validators = new SchemaValidators(log);
+  // What a reload replaces: the stages built from roles and validation (the rest needs a restart).
+  const policyStages = (c: Config) => ({
+    authorize: authorizeStage(policy, conditionsStage(c.validation.rules)),
+    validate: validateStage(catalog, c.validation, log),
+    respond: resultScreen(catalog, c.validation.responses, log),
+  });
+  let current = policyStages(config);
+  let active = loaded;
   const pipeline = createPipeline(
-    { guard: guardStage(methods), authenticate: authenticateStage, authorize: authorizeStage(policy), validate: validateStage(catalog, validators) },
+    { guard: guardStage(methods), authenticate: authenticateStage, authorize: (ex) => current.authorize(ex), validate: (ex) => current.validate(ex) },
     createForward(methods),
     audit,
+    (ex, result) => current.respond(ex, result),
   );
   const mirrorsOf = (tool: string) => {
     const route = catalog.resolveTool(tool);
@@ -168,9 +196,30 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
       await first;
       await catalog.idle();
     },
+    reload(next) {
+      const restartNeeded = (["server", "upstreams", "store", "auth", "audit"] as const).filter((k) => JSON.stringify(next.config[k]) !== JSON.stringify(active.config[k]));
+      active = next;
+      policy.update(next.config.roles, next.config.capabilities);
+      current = policyStages(next.config);
+      // Every list may look different to someone now: clients that listen re-read them.
+      for (const kind of ["tools", "prompts", "resources"] as const) catalog.emit("changed", kind);
+      audit.event({
+        type: "config.loaded",
+        outcome: "success",
+        severity: "info",
+        actor: { user: null, ip: null, session: null, via: "signal" },
+        target: next.file ?? null,
+        reason: null,
+        details: { reload: true, ...(restartNeeded.length === 0 ? {} : { restartNeeded }) },
+      });
+      if (restartNeeded.length > 0) log.warn(`configuration reloaded: roles, capabilities and validation apply now; ${restartNeeded.join(", ")} changed and apply after a restart`);
+      else log.info("configuration reloaded: roles, capabilities and validation apply now");
+      return { restartNeeded };
+    },
     async close() {
       clearInterval(sweeper);
       clearInterval(probe);
+      pins.close();
       sessions.closeAll();
       await Promise.all(upstreams.map((u) => u.stop()));
       await new Promise<void>((resolve) => {
@@ -214,6 +263,7 @@ export async function openIdentity(
     mfa: config.auth.mfa,
     secretsKey: loadOrCreateKey(at(config.auth.secretsKeyFile)),
     roles: config.roles,
+    capabilities: config.capabilities,
     ...(now === undefined ? {} : { now }),
     ...(testing.scrypt === undefined ? {} : { scrypt: testing.scrypt }),
   });

@@ -3,5 +3,5 @@ import { expect, it } from "vitest";
 import * as api from "./index.ts";
 
 it("exports exactly the documented values", () => {
-  expect(Object.keys(api).sort()).toEqual(["AuditLog", "BastionError", "ConfigError", "REFUSALS", "Refusal", "loadConfigFile", "loadConfigObject", "startGateway", "verifyAuditLog"]);
+  expect(Object.keys(api).sort()).toEqual(["AuditLog", "BastionError", "ConfigError", "DocumentStoreInput", "GmailSendInput", "REFUSALS", "REFUSAL_META_KEY", "Refusal", "WebSearchInput", "authInfoOf", "loadConfigFile", "loadConfigObject", "refusalsAsErrors", "requireAuth", "startGateway", "validateInput", "verifyAuditLog"]);
 });

@@ -7,3 +7,5 @@ export { AuditLog, verifyAuditLog } from "./audit/index.ts";
 export type { AuditEvent, AuditRecord, VerifyResult } from "./audit/index.ts";
 export { BastionError, ConfigError, Refusal, REFUSALS } from "./errors/index.ts";
 export type { RefusalCode } from "./errors/index.ts";
+export { authInfoOf, DocumentStoreInput, GmailSendInput, refusalsAsErrors, REFUSAL_META_KEY, requireAuth, validateInput, WebSearchInput } from "./library/index.ts";
+export type { AuthInfo, AuthRefusal, AuthRefusalData, DetectorSettings, DocumentStoreArgs, GmailSendArgs, InputRefusal, RefusalError, RequireAuthOptions, SendingTransport, ValidateInputOptions, WebSearchArgs } from "./library/index.ts";

@@ -146,7 +146,8 @@ const sessionIds: string[] = [];
 
 beforeAll(async () => {
   [gw, small] = await Promise.all([
-    startTestGateway({ upstreams: { fixture: fixtureStdio() } }),
+    // The guard's JSON depth limit is tested here: the arguments' own, lower limit (validation.maxDepth) must not answer first.
+    startTestGateway({ upstreams: { fixture: fixtureStdio() }, validation: { maxDepth: 1000 } }),
     startTestGateway({ upstreams: { fixture: fixtureStdio() }, server: { limits: { maxBodyBytes: 2048 } } }),
   ]);
 });

@@ -17,7 +17,8 @@ let gw: TestGateway;
 let fixtureHttp: FixtureHandle;
 
 beforeAll(async () => {
-  [gw, fixtureHttp] = await Promise.all([startTestGateway({ upstreams: { fixture: fixtureStdio(), old: fixtureStdio({ protocol: "legacy" }) } }), startFixtureHttp()]);
+  // pin: off — these tests add and remove a tool at runtime on purpose; with pinning on it would be withheld (test/pinning.test.ts).
+  [gw, fixtureHttp] = await Promise.all([startTestGateway({ upstreams: { fixture: fixtureStdio({ pin: "off" }), old: fixtureStdio({ protocol: "legacy", pin: "off" }) } }), startFixtureHttp()]);
 });
 afterAll(async () => {
   await gw.close();

@@ -9,7 +9,8 @@ import { Sse, type Event, type Json } from "./helpers/sse.ts";
 let gw: TestGateway;
 
 beforeAll(async () => {
-  gw = await startTestGateway({ upstreams: { fixture: fixtureStdio() } });
+  // pin: off — a test below adds a tool at runtime to see list_changed; with pinning on it would be withheld, and nothing visible would change.
+  gw = await startTestGateway({ upstreams: { fixture: fixtureStdio({ pin: "off" }) } });
 });
 afterAll(async () => {
   await gw.close();

@@ -45,7 +45,7 @@ export function auditStage(log: AuditLog): AuditStage {
     actor: actorOf(ex),
     target: ex.target ?? null,
     reason: null,
-    details: { method: ex.message.method, ...(ex.upstream === undefined ? {} : { upstream: ex.upstream }), ms: Date.now() - ex.startedAt },
+    details: { method: ex.message.method, ...(ex.upstream === undefined ? {} : { upstream: ex.upstream }), ms: Date.now() - ex.startedAt, ...(ex.notices.length === 0 ? {} : { notices: ex.notices.slice(0, 20) }) },
   });
   return {
     completed(ex, result) {
@@ -53,6 +53,7 @@ export function auditStage(log: AuditLog): AuditStage {
       if (type === undefined) return;
       const event = base(ex, type);
       if (result?.["isError"] === true) event.outcome = "failure";
+      if (ex.notices.length > 0) event.severity = "warning";
       log.record(event);
     },
     failed(ex, error) {

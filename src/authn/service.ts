@@ -59,6 +59,8 @@ export interface IdentityOptions {
   scrypt?: ScryptParams;
   /** The configured roles and their permissions: an API key's scopes must lie within its owner's. */
   roles?: Readonly<Record<string, { permissions: readonly string[] }>>;
+  /** Capability names and the permissions each stands for (config `capabilities`), expanded on both sides of that check. */
+  capabilities?: Readonly<Record<string, readonly string[]>>;
 }
 
 /** Whether permission pattern `granted` (`*` wildcards) covers `wanted`, which may itself be a pattern: it must be at least as narrow. */
@@ -162,9 +164,10 @@ export class Identity {
     const user = await this.user(name);
     const roles = this.options.roles;
     if (roles !== undefined) {
-      const permissions = user.roles.flatMap((r) => roles[r]?.permissions ?? []);
+      const expand = (p: string): readonly string[] => this.options.capabilities?.[p] ?? [p];
+      const permissions = user.roles.flatMap((r) => roles[r]?.permissions ?? []).flatMap(expand);
       // "*" narrows nothing: the key may do what its owner's roles permit, whatever they become.
-      const beyond = scopes.filter((scope) => scope !== "*" && !permissions.some((p) => covers(p, scope)));
+      const beyond = scopes.filter((scope) => scope !== "*" && !expand(scope).every((wanted) => permissions.some((p) => covers(p, wanted))));
       if (beyond.length > 0) throw new IdentityRefused(`scope ${beyond.join(", ")} is beyond what ${user.name}'s roles (${user.roles.join(", ") || "none"}) permit`);
     }
     const { id, key } = newApiKey();

@@ -71,9 +71,27 @@ export class Policy {
   private readonly roles = new Map<string, Grant[]>();
   /** Compiled scope lists, by their text (API keys and tokens repeat them). */
   private readonly scopeCache = new Map<string, Grant[]>();
+  private capabilities: ReadonlyMap<string, readonly string[]> = new Map();
 
-  constructor(roles: Readonly<Record<string, RoleConfig>>) {
-    for (const [name, role] of Object.entries(roles)) this.roles.set(name, role.permissions.map(compileGrant));
+  /**
+   * @param capabilities capability names of the original design (`gmail.send`) and the
+   *   permissions each stands for; in a role or a scope, the name grants those permissions.
+   */
+  constructor(roles: Readonly<Record<string, RoleConfig>>, capabilities: Readonly<Record<string, readonly string[]>> = {}) {
+    this.update(roles, capabilities);
+  }
+
+  /** Replaces the roles and capabilities (a configuration reload): the next decision uses the new ones. */
+  update(roles: Readonly<Record<string, RoleConfig>>, capabilities: Readonly<Record<string, readonly string[]>> = {}): void {
+    this.capabilities = new Map(Object.entries(capabilities));
+    this.scopeCache.clear();
+    this.roles.clear();
+    for (const [name, role] of Object.entries(roles)) this.roles.set(name, this.compile(role.permissions));
+  }
+
+  /** Grants for a permission list, capability names expanded (one level: a capability names permissions, not other capabilities). */
+  private compile(permissions: readonly string[]): Grant[] {
+    return permissions.flatMap((p) => (this.capabilities.get(p) ?? [p]).map(compileGrant));
   }
 
   /** Whether `principal` may use `name` of `kind` (a tool's or prompt's exposed name, a resource's URI). */
@@ -89,7 +107,7 @@ export class Policy {
     const key = scopes.join(" ");
     let compiled = this.scopeCache.get(key);
     if (compiled === undefined) {
-      compiled = scopes.map(compileGrant);
+      compiled = this.compile(scopes);
       if (this.scopeCache.size > 10_000) this.scopeCache.clear();
       this.scopeCache.set(key, compiled);
     }
@@ -130,12 +148,16 @@ export function hidden(ex: Exchange, kind: Kind, name: string): Refusal {
   return new Refusal("unknown_name", { message: `Unknown ${kind}: ${clip}`, reason });
 }
 
-/** The pipeline stage: a call of a name the policy does not grant ends here, answered as if the name did not exist. */
-export function authorizeStage(policy: Policy): Stage {
+/**
+ * The pipeline stage: a call of a name the policy does not grant ends here, answered as if the name
+ * did not exist; a granted tool call then meets the argument conditions (./conditions.ts), if any.
+ */
+export function authorizeStage(policy: Policy, conditions?: Stage): Stage {
   return (ex) => {
     const s = subject(ex);
     if (s === undefined || typeof s.name !== "string") return;
     ex.target = s.name;
     if (!policy.allows(ex.principal, s.kind, s.name)) throw hidden(ex, s.kind, s.name);
+    return conditions?.(ex);
   };
 }

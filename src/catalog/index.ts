@@ -31,6 +31,19 @@ export interface Route {
 interface Snapshot {
   lists: Record<ListKind, Item[]>;
   templates: { match: (uri: string) => boolean; uriTemplate: string }[];
+  /** Tools the gate kept out, by the upstream's own name, with the reason. */
+  withheld: ReadonlyMap<string, string>;
+}
+
+/**
+ * Decides which of an upstream's tools enter the catalog (the pin book, src/integrity/pins.ts). It is
+ * asked on every read of the tools, before routes and views are built, so a tool it withholds is
+ * neither listed nor callable; when its own state changes (an approval) it emits `changed` and the
+ * upstream's tools are read again. `admit` must not throw.
+ */
+export interface ToolGate {
+  admit(upstream: string, tools: readonly Item[]): Promise<{ admitted: Item[]; withheld: ReadonlyMap<string, string> }>;
+  on(event: "changed", listener: (upstream: string) => void): unknown;
 }
 
 export interface CatalogEvents {
@@ -48,14 +61,21 @@ export class Catalog extends EventEmitter<CatalogEvents> {
   private readonly resourceOwners = new Map<string, Upstream>();
   private views: Record<ListKind, Item[]> = { tools: [], prompts: [], resources: [], resourceTemplates: [] };
   private toolsByName = new Map<string, Item>();
+  private withheldTools = new Map<string, string>();
   private readonly refreshing = new Set<Promise<void>>();
   private readonly queues = new Map<Upstream, Promise<void>>();
 
   constructor(
     private readonly upstreams: readonly Upstream[],
     private readonly log: Logger,
+    private readonly gate?: ToolGate,
   ) {
     super();
+    gate?.on("changed", (name) => {
+      const upstream = upstreams.find((u) => u.name === name);
+      // An upstream that is down is read again, through the gate, when it comes back.
+      if (upstream !== undefined && upstream.state === "ready") this.track(this.refresh(upstream, ["tools"]));
+    });
     for (const upstream of upstreams) {
       upstream.on("ready", () => this.track(this.refresh(upstream, KINDS)));
       upstream.on("notification", (n) => {
@@ -88,6 +108,14 @@ export class Catalog extends EventEmitter<CatalogEvents> {
   /** The upstream and original name behind an exposed tool name. */
   resolveTool(name: string): Route | undefined {
     return this.routes.tools.get(name);
+  }
+
+  /**
+   * Why the tool a client calls `name` is withheld (quarantined by the pin book), or undefined. For the
+   * audit record only: the caller gets exactly the answer an absent tool gets.
+   */
+  withheld(name: string): string | undefined {
+    return this.withheldTools.get(name);
   }
 
   /** The upstream and original name behind an exposed prompt name. */
@@ -126,17 +154,25 @@ export class Catalog extends EventEmitter<CatalogEvents> {
   }
 
   private async read(upstream: Upstream, kinds: readonly ListKind[]): Promise<void> {
-    const snap = this.snapshots.get(upstream) ?? { lists: { tools: [], prompts: [], resources: [], resourceTemplates: [] }, templates: [] };
+    const snap = this.snapshots.get(upstream) ?? { lists: { tools: [], prompts: [], resources: [], resourceTemplates: [] }, templates: [], withheld: new Map() };
     for (const kind of kinds) {
-      if (upstream.capabilities[LISTS[kind].capability] === undefined) {
-        snap.lists[kind] = [];
-        continue;
+      let items: Item[];
+      if (upstream.capabilities[LISTS[kind].capability] === undefined) items = [];
+      else {
+        try {
+          items = await this.readAll(upstream, kind);
+        } catch (err) {
+          this.log.warn(`upstream ${upstream.name}: could not read ${LISTS[kind].method}: ${(err as Error).message}`);
+          continue;
+        }
       }
-      try {
-        snap.lists[kind] = await this.readAll(upstream, kind);
-      } catch (err) {
-        this.log.warn(`upstream ${upstream.name}: could not read ${LISTS[kind].method}: ${(err as Error).message}`);
+      if (kind === "tools" && this.gate !== undefined) {
+        // An upstream without the tools capability offers an empty set: the gate sees that too (a set that starts empty is pinned empty).
+        const { admitted, withheld } = await this.gate.admit(upstream.name, items);
+        items = admitted;
+        snap.withheld = withheld;
       }
+      snap.lists[kind] = items;
     }
     snap.templates = snap.lists.resourceTemplates
       .filter((t) => typeof t["uriTemplate"] === "string")
@@ -167,6 +203,7 @@ export class Catalog extends EventEmitter<CatalogEvents> {
 
   private rebuild(): void {
     const routes = { tools: new Map<string, Route>(), prompts: new Map<string, Route>() };
+    const withheld = new Map<string, string>();
     const views: Record<ListKind, Item[]> = { tools: [], prompts: [], resources: [], resourceTemplates: [] };
     this.resourceOwners.clear();
     for (const upstream of this.upstreams) {
@@ -186,6 +223,7 @@ export class Catalog extends EventEmitter<CatalogEvents> {
           views[kind].push(exposed === name ? item : { ...item, name: exposed });
         }
       }
+      for (const [name, reason] of snap.withheld) withheld.set(exposedName(upstream.prefix, name), reason);
       for (const resource of snap.lists.resources) {
         const uri = resource["uri"];
         if (typeof uri !== "string" || this.resourceOwners.has(uri)) continue;
@@ -198,6 +236,9 @@ export class Catalog extends EventEmitter<CatalogEvents> {
     this.routes.prompts = routes.prompts;
     this.views = views;
     this.toolsByName = new Map(views.tools.map((t) => [t["name"] as string, t]));
+    // A name another upstream serves is that upstream's tool, not a withheld one.
+    for (const name of routes.tools.keys()) withheld.delete(name);
+    this.withheldTools = withheld;
   }
 }
 

@@ -11,6 +11,8 @@ import { gatewayUrl, openIdentity, startGateway, type Gateway } from "../gateway
 import { openStore } from "../store/index.ts";
 import { GATEWAY_INFO } from "../protocol/versions.ts";
 import { identityCommands } from "./identity.ts";
+import { scanCommand } from "./scan.ts";
+import { toolsCommands } from "./tools.ts";
 import { CONFIG_TEMPLATE } from "./template.ts";
 
 /** Where a command writes: stdout for results, stderr for problems (tests pass their own). */
@@ -127,6 +129,14 @@ async function serve(io: Io, globals: Globals, banner: boolean, admin?: { passwo
   };
   process.once("SIGINT", stop);
   process.once("SIGTERM", stop);
+  // SIGHUP re-reads the file: roles, capabilities and validation apply from the next request. A bad file changes nothing.
+  process.on("SIGHUP", () => {
+    try {
+      gateway.reload(loadConfigFile(path.resolve(io.cwd, configPath(globals.config, io.env)), io.env, io.cwd));
+    } catch (err) {
+      io.err(`bastion: reload refused, the running configuration stays: ${err instanceof BastionError ? err.message : String(err)}\n`);
+    }
+  });
   await gateway.settled();
   const upstreams = gateway.upstreams.map((u) => ({ name: u.name, state: u.state, era: u.era ?? null, ...(u.lastError === undefined ? {} : { error: u.lastError }) }));
   if (globals.json) io.out(`${JSON.stringify({ url: gateway.url, upstreams })}\n`);
@@ -202,6 +212,8 @@ export function program(io: Io = defaultIo): Command {
     });
 
   identityCommands(cmd, io, globals);
+  toolsCommands(cmd, io, globals);
+  scanCommand(cmd, io, globals);
 
   const audit = cmd.command("audit").description("the audit log");
   audit

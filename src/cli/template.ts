@@ -36,7 +36,10 @@ server:
 #   protocol               auto (default: try 2026-07-28, fall back to initialize) | modern | legacy
 #   timeoutMs              per request (default 60000); connectTimeoutMs for the first handshake (30000)
 #   relayRoots             let the upstream ask a calling client for its roots (default false)
-#   pin                    enforce | warn | off: the rug-pull defense (enforced by a later version)
+#   pin                    the rug-pull defense (default enforce). The tool set seen first is pinned (canonical
+#                          SHA-256 per tool, in the store); a tool that is new or changed later, or that the
+#                          scanner flags, is hidden and refused until \`bastion tools approve NAME\` (see \`bastion
+#                          tools diff NAME\`). warn: expose it, but audit (tool.changed) and log. off: no pinning.
 upstreams:
   everything:
     command: npx
@@ -92,6 +95,63 @@ auth:
 roles:
   admin:  { permissions: ["*"] }
   reader: { permissions: ["everything.echo", "everything.get*", "files.read*", "files.list*"] }
+
+# Capability names (the original design's gmail.send) and the permissions each stands for; a role
+# or an API-key scope may then name the capability.
+capabilities: {}
+#   gmail.send: [gmail.send_email, gmail.reply_email]
+#   docs.read:  ["notion.search", "notion.get_*", "resource:notion://*"]
+
+# What a call's arguments may carry, and what a tool's result may bring back.
+validation:
+  inputSchema: true              # check every tools/call against the tool's own inputSchema
+  maxDepth: 32                   # deepest nesting of any call's arguments
+  # Gateway limits by tool (globs) and argument (a name or a JSON Pointer), JSON Schema keywords:
+  # maxLength, minLength, pattern, enum, format (email, uri, hostname, date-time, …), minimum,
+  # maximum, maxItems, maxProperties. On an array, string limits apply to each element.
+  tools: {}
+  #   "files.*":
+  #     maxDepth: 4
+  #     arguments:
+  #       path: { maxLength: 4096 }
+  #   "gmail.send_email":
+  #     arguments:
+  #       to: { format: email, maxItems: 20 }
+  #       subject: { maxLength: 200 }
+  # Detectors over every string in a call's arguments (after NFKC normalization): block (refuse the
+  # call with the findings), sanitize (repair the text; xss, promptInjection, secrets only) or log
+  # (note it in the audit record). Each may also be { action, tools: [globs], except: [globs] }.
+  detectors:
+    traversal: block             # .., encoded dots, NUL bytes; add roots: [/srv/shared] to refuse absolute paths elsewhere
+    ssrf: block                  # URLs to loopback, private, link-local, metadata addresses (any encoding; names resolved;
+                                 # { action: block, allow: [intranet.example, 10.1.0.0/16], onUnresolvable: log | block })
+    secrets: block               # API keys, tokens, private keys leaving through arguments
+    xss: log                     # sanitize filters HTML through an allow-list
+    sql: log
+    shell: log
+    promptInjection: log         # "ignore previous instructions", <IMPORTANT> blocks, invisible characters
+  # Conditions on permitted calls: a denial answers -32011 forbidden naming the rule.
+  # Tests: emailDomains, pathUnder, publicUrl, match (globs), oneOf. mode: enforce | shadow (audit
+  # only); onError: closed (deny when the rule cannot decide) | open.
+  rules: []
+  #   - name: mail-stays-internal
+  #     tool: gmail.send_email
+  #     argument: [to, cc, bcc]
+  #     emailDomains: [example.com]
+  #   - name: shared-files-only
+  #     tool: "files.*"
+  #     argument: path
+  #     pathUnder: [/srv/shared]
+  #   - name: public-web-only
+  #     tool: search.fetch
+  #     argument: url
+  #     publicUrl: { schemes: [https] }
+  #     mode: shadow
+  responses:
+    maxBytes: 4194304            # larger tool results become a tool error
+    redactSecrets: true          # key, token and private-key shapes in results become [REDACTED]
+    redactPii: []                # any of: email, phone, card
+    outputSchema: enforce        # check structuredContent against the tool's outputSchema: enforce | warn | off
 
 audit:
   enabled: true

@@ -1,6 +1,7 @@
 // The shape of security/config.yaml (SPEC §2), validated with zod; defaults live here and nowhere else.
 import { z } from "zod";
 import { passwordPolicySchema } from "../authn/policy.ts";
+import { validationSchema } from "../validate/config.ts";
 
 /** An upstream's name: it becomes the default tool prefix, so it may not contain the `.` that separates prefix and tool. */
 const upstreamName = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "1–64 characters of A-Z a-z 0-9 _ -");
@@ -185,11 +186,16 @@ export const configSchema = z.strictObject({
   server,
   upstreams: z.record(upstreamName, z.union([stdioUpstream, httpUpstream])).default({}),
   roles: z.record(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/), role).default({}),
+  /**
+   * Capability names of the original design (`gmail.send`) and the permissions each stands for
+   * (`[gmail.send_email, gmail.reply]`): a role or scope granting the capability grants those.
+   */
+  capabilities: z.record(z.string().regex(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_.-]+$/, "a capability name like gmail.send"), z.array(z.string().min(1)).min(1)).default({}),
   audit,
   store,
   state: pending,
   auth,
-  validation: pending,
+  validation: validationSchema,
   rateLimits: pending,
   vault: pending,
   alerts: pending,
@@ -200,6 +206,6 @@ export type Config = z.infer<typeof configSchema>;
 export type ServerLimits = Config["server"]["limits"];
 
 /** Config sections that are parsed but whose pipeline stage is not built yet; start-up names them so nobody believes they are enforced. */
-export const PENDING_SECTIONS = ["state", "validation", "rateLimits", "vault", "alerts", "metrics"] as const;
+export const PENDING_SECTIONS = ["state", "rateLimits", "vault", "alerts", "metrics"] as const;
 
 export const isStdio = (u: UpstreamConfig): u is StdioUpstreamConfig => "command" in u;

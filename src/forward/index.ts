@@ -69,7 +69,11 @@ export function createMethodTable(deps: ForwardDeps): MethodTable {
       handler: (ex) => {
         const name = stringParam(ex, "name");
         const route = catalog.resolveTool(name);
-        if (route === undefined) throw new Refusal("unknown_name", { message: `Unknown tool: ${clip(name)}`, reason: "no such tool" });
+        if (route === undefined) {
+          // A quarantined tool is answered as absent; only the audit record says why.
+          const withheld = catalog.withheld(name);
+          throw new Refusal("unknown_name", { message: `Unknown tool: ${clip(name)}`, reason: withheld === undefined ? "no such tool" : `tool withheld by the pin book (${withheld})` });
+        }
         return relay(deps, ex, route.upstream, "tools/call", { ...ex.message.params, name: route.name });
       },
     },

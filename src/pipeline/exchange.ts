@@ -52,6 +52,18 @@ export interface Exchange {
   /** Upstream that served it, for the audit record. */
   upstream: string | undefined;
   readonly startedAt: number;
+  /** What checks noticed and let pass (a shadow rule's denial, a detector in `log` mode): added to the exchange's one audit record. */
+  readonly notices: Notice[];
+}
+
+/** A check's finding that did not stop the exchange. */
+export interface Notice {
+  /** The check: a rule's name, or `detector:<name>`. */
+  check: string;
+  /** What it decided or found (`deny`, `undecided`, a detector's rule id, `sanitized`). */
+  rule: string;
+  /** Where in the arguments, as a JSON Pointer. */
+  path?: string;
 }
 
 /** One pipeline stage: returns (or resolves) to pass the exchange on, throws a Refusal to stop it. */

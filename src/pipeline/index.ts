@@ -1,9 +1,9 @@
-// The path every client message takes, in order: network guard → authenticate → rate-limit → authorize → validate → forward → audit.
+// The path every client message takes, in order: network guard → authenticate → rate-limit → authorize → validate → forward → respond → audit.
 import type { AuditStage } from "../audit/stage.ts";
 import { RefusedAsResult } from "../errors/index.ts";
 import type { Exchange, Stage } from "./exchange.ts";
 
-export type { Caller, Channel, Exchange, Principal, Stage } from "./exchange.ts";
+export type { Caller, Channel, Exchange, Notice, Principal, Stage } from "./exchange.ts";
 
 /**
  * The checks that run before forward, in this order. A stage that is not built yet is absent,
@@ -29,7 +29,10 @@ export type Forward = (exchange: Exchange) => Promise<Record<string, unknown> | 
 /** Handles one exchange end to end; throws what the first failing stage threw, after auditing it. */
 export type Pipeline = (exchange: Exchange) => Promise<Record<string, unknown> | undefined>;
 
-export function createPipeline(checks: Checks, forward: Forward, audit: AuditStage): Pipeline {
+/** Screens an answer on its way back to the client (src/validate/responses.ts); returns what the client gets. */
+export type Respond = (exchange: Exchange, result: Record<string, unknown> | undefined) => Record<string, unknown> | undefined;
+
+export function createPipeline(checks: Checks, forward: Forward, audit: AuditStage, respond?: Respond): Pipeline {
   const ordered: Stage[] = [checks.guard, checks.authenticate, checks.rateLimit, checks.authorize, checks.validate].filter((s): s is Stage => s !== undefined);
   return async (exchange) => {
     try {
@@ -37,7 +40,8 @@ export function createPipeline(checks: Checks, forward: Forward, audit: AuditSta
         const pending = stage(exchange);
         if (pending !== undefined) await pending;
       }
-      const result = await forward(exchange);
+      const forwarded = await forward(exchange);
+      const result = respond === undefined ? forwarded : respond(exchange, forwarded);
       audit.completed(exchange, result);
       return result;
     } catch (err) {

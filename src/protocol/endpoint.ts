@@ -126,6 +126,7 @@ export function createMcpEndpoint(deps: EndpointDeps): (req: IncomingMessage, re
     target: undefined,
     upstream: undefined,
     startedAt: Date.now(),
+    notices: [],
   });
 
   /** A notification is accepted with 202; a refused one gets the refusal's status (the pipeline audited it). */

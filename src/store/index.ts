@@ -1,9 +1,9 @@
-// The identity store's only entry: its types, and openStore, which picks a backend (SQLite by default, PostgreSQL when configured), opens it and migrates it.
+// The store's only entry: its types, and openStore, which picks a backend (SQLite by default, PostgreSQL when configured), opens it and migrates it.
 import { PostgresStore } from "./postgres.ts";
 import { SqliteStore } from "./sqlite.ts";
 import type { Store } from "./types.ts";
 
-export type { ApiKeyRecord, Millis, RefreshTokenRecord, SessionRecord, Store, TotpRecord, User } from "./types.ts";
+export type { ApiKeyRecord, Millis, ObservedTool, PinnedTool, RefreshTokenRecord, SessionRecord, Store, ToolApproval, ToolDefinition, ToolFinding, ToolSet, TotpRecord, User } from "./types.ts";
 export { StoreConflict } from "./types.ts";
 export { DEFAULT_SQLITE_PATH } from "./sqlite.ts";
 export { DEFAULT_PG_SCHEMA } from "./postgres.ts";

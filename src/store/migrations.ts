@@ -119,6 +119,40 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE INDEX locks_until ON locks (until)`,
     ],
   },
+  {
+    version: 2,
+    name: "tool pins",
+    // Tool names come from upstreams: any text (the pin book refuses NUL, lone surrogates and names
+    // over 512 characters before they get here). Definitions are canonical JSON, which escapes both.
+    up: (d) => [
+      // One row per upstream ever seen, even with no tools: its existence ends "first sight".
+      `CREATE TABLE tool_sets (
+        upstream TEXT PRIMARY KEY,
+        revision ${d.int64} NOT NULL,
+        first_seen_at ${d.int64} NOT NULL
+      )${d.tableSuffix}`,
+      // approved_by NULL: pinned by the gateway on first sight, not reviewed by anyone.
+      `CREATE TABLE tool_pins (
+        upstream TEXT NOT NULL REFERENCES tool_sets (upstream) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        definition TEXT NOT NULL,
+        hash TEXT NOT NULL,
+        approved_at ${d.int64} NOT NULL,
+        approved_by TEXT,
+        PRIMARY KEY (upstream, name)
+      )${d.tableSuffix}`,
+      // What the gateways last saw, so the CLI can diff without connecting; findings are JSON text.
+      `CREATE TABLE tool_observed (
+        upstream TEXT NOT NULL,
+        name TEXT NOT NULL,
+        definition TEXT NOT NULL,
+        hash TEXT NOT NULL,
+        findings TEXT NOT NULL,
+        seen_at ${d.int64} NOT NULL,
+        PRIMARY KEY (upstream, name)
+      )${d.tableSuffix}`,
+    ],
+  },
 ];
 
 /** The version this build expects: the last migration's. */

@@ -2,7 +2,7 @@
 import { randomBytes } from "node:crypto";
 import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
-import { openStore, type Store } from "./index.ts";
+import { openStore, SCHEMA_VERSION, type Store } from "./index.ts";
 import { PostgresStore } from "./postgres.ts";
 import { runStoreSuite } from "./store.case.ts";
 
@@ -64,17 +64,17 @@ describe("postgres store: schema and migrations", () => {
     );
     expect((await stores[0]!.listUsers()).map((u) => u.name)).toEqual(["p0", "p1", "p2", "p3"]);
     await Promise.all(stores.map((s) => s.close()));
-    const { rows } = await admin.query(`SELECT version::int AS version FROM "${schema}".schema_version`);
-    expect(rows).toEqual([{ version: 1 }]);
+    const { rows } = await admin.query(`SELECT version::int AS version FROM "${schema}".schema_version ORDER BY version`);
+    expect(rows).toEqual(Array.from({ length: SCHEMA_VERSION }, (_, i) => ({ version: i + 1 })));
     const { rows: tables } = await admin.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = $1", [schema]);
-    expect(tables[0]?.n).toBe(10); // schema_version and the 9 tables of migration 1: nothing leaked into another schema
+    expect(tables[0]?.n).toBe(13); // schema_version, the 9 tables of migration 1 and the 3 of migration 2: nothing leaked into another schema
   });
 
   it("refuses a schema migrated by a newer build instead of writing into a schema it does not know", async () => {
     const schema = nextSchema();
     await (await openStore({ driver: "postgres", url, schema })).close();
     await admin.query(`INSERT INTO "${schema}".schema_version (version, name, applied_at) VALUES (99, 'future', 0)`);
-    await expect(openStore({ driver: "postgres", url, schema })).rejects.toThrow("store schema version 99 is newer than this build's 1: upgrade mcp-bastion");
+    await expect(openStore({ driver: "postgres", url, schema })).rejects.toThrow(`store schema version 99 is newer than this build's ${SCHEMA_VERSION}: upgrade mcp-bastion`);
   });
 
   it("refuses a schema name that is not a plain identifier", async () => {

@@ -1,9 +1,38 @@
-// The shared identity store for several gateway instances: PostgreSQL through a `pg` Pool, every table in one schema, parameterized queries only.
+// The shared store for several gateway instances: PostgreSQL through a `pg` Pool, every table in one schema, parameterized queries only.
 import pg from "pg";
 import { count, encodeList, missingParent, pgTransaction, quoteIdent } from "./common.ts";
-import { toApiKey, toRefresh, toSession, toTotp, toUser, type ApiKeyRow, type RefreshRow, type SessionRow, type TotpRow, type UserRow } from "./rows.ts";
+import {
+  encodeFindings,
+  toApiKey,
+  toObserved,
+  toPin,
+  toRefresh,
+  toSession,
+  toTotp,
+  toUser,
+  type ApiKeyRow,
+  type ObservedRow,
+  type PinRow,
+  type RefreshRow,
+  type SessionRow,
+  type TotpRow,
+  type UserRow,
+} from "./rows.ts";
 import { migratePostgres } from "./migrations.ts";
-import { StoreConflict, type ApiKeyRecord, type Millis, type RefreshTokenRecord, type SessionRecord, type Store, type TotpRecord, type User } from "./types.ts";
+import {
+  StoreConflict,
+  type ApiKeyRecord,
+  type Millis,
+  type ObservedTool,
+  type RefreshTokenRecord,
+  type SessionRecord,
+  type Store,
+  type ToolApproval,
+  type ToolDefinition,
+  type ToolSet,
+  type TotpRecord,
+  type User,
+} from "./types.ts";
 
 /** The schema every table lives in unless configured otherwise. */
 export const DEFAULT_PG_SCHEMA = "bastion";
@@ -13,6 +42,8 @@ const CONNECT_TIMEOUT_MS = 10_000;
 
 /** Advisory-lock class of recordFailure (the second int is the key's hash); distinct from the migration class. */
 const PG_LOCK_FAILURE = 0x6d630002;
+/** Advisory-lock class of one upstream's tool rows (the second int is the upstream's hash): pins and observations change one writer at a time. */
+const PG_LOCK_TOOLS = 0x6d630003;
 
 const INT8_OID = 20;
 
@@ -37,6 +68,8 @@ const USER_COLUMNS = "id, name, roles, locked, created_at, password_changed_at, 
 const API_KEY_COLUMNS = "id, user_id, hash, scopes, created_at, expires_at, last_used_at, revoked_at, label";
 const SESSION_COLUMNS = "id, user_id, created_at, last_seen_at, expires_at, revoked_at, method";
 const REFRESH_COLUMNS = "hash, family_id, session_id, user_id, created_at, expires_at, used_at, revoked_at";
+const PIN_COLUMNS = "name, definition, hash, approved_at, approved_by";
+const OBSERVED_COLUMNS = "name, definition, hash, findings, seen_at";
 
 
 /** Maps PostgreSQL's SQLSTATEs: 23505 unique_violation is a StoreConflict, 23503 foreign_key_violation a plain refusal. */
@@ -423,5 +456,101 @@ export class PostgresStore implements Store {
       [before],
     );
     return rows[0]?.n ?? 0;
+  }
+
+  // ---- pinned tool sets ----------------------------------------------------------------------
+
+  async listToolSets(): Promise<string[]> {
+    const { rows } = await this.q<{ upstream: string }>("toolset_list", `SELECT upstream FROM ${this.s}.tool_sets ORDER BY upstream COLLATE "C"`, []);
+    return rows.map((r) => r.upstream);
+  }
+
+  async getToolSet(upstream: string): Promise<ToolSet | undefined> {
+    // One statement, so one snapshot: the set row and its pins agree even while an approval commits.
+    const { rows } = await this.q<{ revision: number; first_seen_at: number; pins: PinRow[] | null }>(
+      "toolset_get",
+      `SELECT s.revision, s.first_seen_at,
+              (SELECT json_agg(json_build_object('name', p.name, 'definition', p.definition, 'hash', p.hash, 'approved_at', p.approved_at, 'approved_by', p.approved_by)
+                               ORDER BY p.name COLLATE "C")
+                 FROM ${this.s}.tool_pins p WHERE p.upstream = s.upstream) AS pins
+         FROM ${this.s}.tool_sets s WHERE s.upstream = $1`,
+      [upstream],
+    );
+    const row = rows[0];
+    if (row === undefined) return undefined;
+    return { upstream, revision: row.revision, firstSeenAt: row.first_seen_at, pins: (row.pins ?? []).map(toPin) };
+  }
+
+  async toolSetRevision(upstream: string): Promise<number | undefined> {
+    const { rows } = await this.q<{ revision: number }>("toolset_revision", `SELECT revision FROM ${this.s}.tool_sets WHERE upstream = $1`, [upstream]);
+    return rows[0]?.revision;
+  }
+
+  async pinFirstSight(upstream: string, tools: readonly ToolDefinition[], at: Millis): Promise<boolean> {
+    return pgTransaction(this.pool, async (c) => {
+      await c.query("SELECT pg_advisory_xact_lock($1::int, hashtext($2))", [PG_LOCK_TOOLS, upstream]);
+      const set = await c.query(`INSERT INTO ${this.s}.tool_sets (upstream, revision, first_seen_at) VALUES ($1, 1, $2) ON CONFLICT (upstream) DO NOTHING`, [upstream, at]);
+      if (set.rowCount === 0) return false;
+      // pg sends each JS array as one array parameter: one statement for the whole set.
+      await c.query(
+        `INSERT INTO ${this.s}.tool_pins (upstream, ${PIN_COLUMNS})
+         SELECT $1, t.name, t.definition, t.hash, $2, NULL FROM unnest($3::text[], $4::text[], $5::text[]) AS t (name, definition, hash)`,
+        [upstream, at, tools.map((t) => t.name), tools.map((t) => t.definition), tools.map((t) => t.hash)],
+      );
+      return true;
+    });
+  }
+
+  async replaceObserved(upstream: string, tools: readonly Omit<ObservedTool, "seenAt">[], at: Millis): Promise<ObservedTool[]> {
+    return pgTransaction(this.pool, async (c) => {
+      // Racing gateways queue here: the second reads what the first wrote, so one change is reported once.
+      await c.query("SELECT pg_advisory_xact_lock($1::int, hashtext($2))", [PG_LOCK_TOOLS, upstream]);
+      const { rows } = await c.query<ObservedRow>(`SELECT ${OBSERVED_COLUMNS} FROM ${this.s}.tool_observed WHERE upstream = $1 ORDER BY name COLLATE "C"`, [upstream]);
+      const prior = rows.map(toObserved);
+      const since = new Map(prior.map((p) => [p.name, p]));
+      await c.query(`DELETE FROM ${this.s}.tool_observed WHERE upstream = $1`, [upstream]);
+      const seen = tools.map((t) => {
+        const before = since.get(t.name);
+        return before !== undefined && before.hash === t.hash ? before.seenAt : at;
+      });
+      await c.query(
+        `INSERT INTO ${this.s}.tool_observed (upstream, ${OBSERVED_COLUMNS})
+         SELECT $1, t.name, t.definition, t.hash, t.findings, t.seen_at FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[]) AS t (name, definition, hash, findings, seen_at)`,
+        [upstream, tools.map((t) => t.name), tools.map((t) => t.definition), tools.map((t) => t.hash), tools.map((t) => encodeFindings(t.findings)), seen],
+      );
+      return prior;
+    });
+  }
+
+  async getObserved(upstream: string): Promise<ObservedTool[]> {
+    const { rows } = await this.q<ObservedRow>("observed_get", `SELECT ${OBSERVED_COLUMNS} FROM ${this.s}.tool_observed WHERE upstream = $1 ORDER BY name COLLATE "C"`, [upstream]);
+    return rows.map(toObserved);
+  }
+
+  async approveTools(upstream: string, approvals: readonly ToolApproval[], by: string, at: Millis): Promise<boolean> {
+    return pgTransaction(this.pool, async (c) => {
+      // The same lock as replaceObserved: no observation can land between the check and the pin.
+      await c.query("SELECT pg_advisory_xact_lock($1::int, hashtext($2))", [PG_LOCK_TOOLS, upstream]);
+      const { rows } = await c.query<{ name: string; hash: string }>(`SELECT name, hash FROM ${this.s}.tool_observed WHERE upstream = $1 AND name = ANY($2::text[])`, [
+        upstream,
+        approvals.map((a) => a.name),
+      ]);
+      const observed = new Map(rows.map((r) => [r.name, r.hash]));
+      if (!approvals.every((a) => (observed.get(a.name) ?? null) === a.hash)) return false;
+      await c.query(
+        `INSERT INTO ${this.s}.tool_sets AS s (upstream, revision, first_seen_at) VALUES ($1, 1, $2) ON CONFLICT (upstream) DO UPDATE SET revision = s.revision + 1`,
+        [upstream, at],
+      );
+      const pinned = approvals.filter((a) => a.hash !== null).map((a) => a.name);
+      const forgotten = approvals.filter((a) => a.hash === null).map((a) => a.name);
+      await c.query(
+        `INSERT INTO ${this.s}.tool_pins (upstream, ${PIN_COLUMNS})
+         SELECT upstream, name, definition, hash, $3, $4 FROM ${this.s}.tool_observed WHERE upstream = $1 AND name = ANY($2::text[])
+         ON CONFLICT (upstream, name) DO UPDATE SET definition = EXCLUDED.definition, hash = EXCLUDED.hash, approved_at = EXCLUDED.approved_at, approved_by = EXCLUDED.approved_by`,
+        [upstream, pinned, at, by],
+      );
+      await c.query(`DELETE FROM ${this.s}.tool_pins WHERE upstream = $1 AND name = ANY($2::text[])`, [upstream, forgotten]);
+      return true;
+    });
   }
 }

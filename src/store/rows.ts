@@ -1,6 +1,6 @@
-// The identity store's rows as both databases return them, and their mapping to records: one place for each table's columns.
+// The store's rows as both databases return them, and their mapping to records: one place for each table's columns.
 import { decodeList } from "./common.ts";
-import type { ApiKeyRecord, RefreshTokenRecord, SessionRecord, TotpRecord, User } from "./types.ts";
+import type { ApiKeyRecord, ObservedTool, PinnedTool, RefreshTokenRecord, SessionRecord, ToolFinding, TotpRecord, User } from "./types.ts";
 
 /** A boolean column: PostgreSQL returns booleans, SQLite (which has none) 0 and 1. */
 type Flag = boolean | number;
@@ -99,3 +99,33 @@ export const toTotp = (r: TotpRow): TotpRecord => ({
   confirmed: flag(r.confirmed),
   createdAt: r.created_at,
 });
+
+export interface PinRow {
+  name: string;
+  definition: string;
+  hash: string;
+  approved_at: number;
+  approved_by: string | null;
+}
+export interface ObservedRow {
+  name: string;
+  definition: string;
+  hash: string;
+  findings: string;
+  seen_at: number;
+}
+
+/** Findings as JSON text: an array of `{rule, path, message}` strings, exact for every string. */
+export const encodeFindings = (findings: readonly ToolFinding[]): string => JSON.stringify(findings.map((f) => ({ rule: f.rule, path: f.path, message: f.message })));
+
+/** Reads a column written by {@link encodeFindings}; anything else means the database was edited by hand. */
+export function decodeFindings(text: string): ToolFinding[] {
+  const value: unknown = JSON.parse(text);
+  const ok = (f: unknown): f is ToolFinding =>
+    typeof f === "object" && f !== null && ["rule", "path", "message"].every((k) => typeof (f as Record<string, unknown>)[k] === "string");
+  if (!Array.isArray(value) || !value.every(ok)) throw new Error(`store: column tool_observed.findings holds ${text.slice(0, 40)}…, not a JSON array of findings`);
+  return value.map((f) => ({ rule: f.rule, path: f.path, message: f.message }));
+}
+
+export const toPin = (r: PinRow): PinnedTool => ({ name: r.name, definition: r.definition, hash: r.hash, approvedAt: r.approved_at, approvedBy: r.approved_by });
+export const toObserved = (r: ObservedRow): ObservedTool => ({ name: r.name, definition: r.definition, hash: r.hash, findings: decodeFindings(r.findings), seenAt: r.seen_at });

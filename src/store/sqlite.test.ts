@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
-import { openStore } from "./index.ts";
+import { openStore, SCHEMA_VERSION } from "./index.ts";
 import { runStoreSuite } from "./store.case.ts";
 
 runStoreSuite("sqlite", () => openStore({ driver: "sqlite", path: ":memory:" }));
@@ -47,7 +47,7 @@ describe("sqlite store on a file", () => {
     const raw = new Database(file);
     raw.prepare("INSERT INTO schema_version (version, name, applied_at) VALUES (99, 'future', 0)").run();
     raw.close();
-    await expect(openStore({ driver: "sqlite", path: file })).rejects.toThrow("store schema version 99 is newer than this build's 1: upgrade mcp-bastion");
+    await expect(openStore({ driver: "sqlite", path: file })).rejects.toThrow(`store schema version 99 is newer than this build's ${SCHEMA_VERSION}: upgrade mcp-bastion`);
   });
 
   it("lets four processes migrate one new file at once, and each then writes", async () => {
@@ -67,7 +67,7 @@ describe("sqlite store on a file", () => {
     expect((await store.listUsers()).map((u) => u.name)).toEqual(["p1", "p2", "p3", "p4"]);
     await store.close();
     const raw = new Database(file, { readonly: true });
-    expect(raw.prepare("SELECT version FROM schema_version").all()).toEqual([{ version: 1 }]);
+    expect(raw.prepare("SELECT version FROM schema_version ORDER BY version").all()).toEqual(Array.from({ length: SCHEMA_VERSION }, (_, i) => ({ version: i + 1 })));
     raw.close();
   });
 });

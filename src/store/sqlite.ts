@@ -1,11 +1,40 @@
-// The embedded identity store (SPEC §1 `data/bastion.db`): better-sqlite3, one synchronous connection, WAL, foreign keys on.
+// The embedded store (SPEC §1 `data/bastion.db`): better-sqlite3, one synchronous connection, WAL, foreign keys on.
 import { closeSync, mkdirSync, openSync } from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
 import { count, encodeList, missingParent } from "./common.ts";
-import { toApiKey, toRefresh, toSession, toTotp, toUser, type ApiKeyRow, type RefreshRow, type SessionRow, type TotpRow, type UserRow } from "./rows.ts";
+import {
+  encodeFindings,
+  toApiKey,
+  toObserved,
+  toPin,
+  toRefresh,
+  toSession,
+  toTotp,
+  toUser,
+  type ApiKeyRow,
+  type ObservedRow,
+  type PinRow,
+  type RefreshRow,
+  type SessionRow,
+  type TotpRow,
+  type UserRow,
+} from "./rows.ts";
 import { migrateSqlite } from "./migrations.ts";
-import { StoreConflict, type ApiKeyRecord, type Millis, type RefreshTokenRecord, type SessionRecord, type Store, type TotpRecord, type User } from "./types.ts";
+import {
+  StoreConflict,
+  type ApiKeyRecord,
+  type Millis,
+  type ObservedTool,
+  type RefreshTokenRecord,
+  type SessionRecord,
+  type Store,
+  type ToolApproval,
+  type ToolDefinition,
+  type ToolSet,
+  type TotpRecord,
+  type User,
+} from "./types.ts";
 
 /** Where the store lives unless configured otherwise, relative to the working directory (SPEC §1). */
 export const DEFAULT_SQLITE_PATH = "data/bastion.db";
@@ -15,6 +44,8 @@ const BUSY_TIMEOUT_MS = 5000;
 
 
 const USER_COLUMNS = "id, name, roles, locked, created_at, password_changed_at, must_change_password";
+const PIN_COLUMNS = "name, definition, hash, approved_at, approved_by";
+const OBSERVED_COLUMNS = "name, definition, hash, findings, seen_at";
 
 
 /** better-sqlite3 binds no booleans. */
@@ -356,6 +387,81 @@ export class SqliteStore implements Store {
       .transaction(() => {
         const failures = this.st("DELETE FROM failures WHERE at < ?").run(before).changes;
         return failures + this.st("DELETE FROM locks WHERE until < ?").run(before).changes;
+      })
+      .immediate();
+  }
+
+  // ---- pinned tool sets ----------------------------------------------------------------------
+
+  async listToolSets(): Promise<string[]> {
+    return (this.st("SELECT upstream FROM tool_sets ORDER BY upstream").all() as { upstream: string }[]).map((r) => r.upstream);
+  }
+
+  async getToolSet(upstream: string): Promise<ToolSet | undefined> {
+    // One read transaction: the set row and its pins from the same snapshot.
+    return this.db.transaction(() => {
+      const set = this.st("SELECT revision, first_seen_at FROM tool_sets WHERE upstream = ?").get(upstream) as { revision: number; first_seen_at: number } | undefined;
+      if (set === undefined) return undefined;
+      const pins = this.st(`SELECT ${PIN_COLUMNS} FROM tool_pins WHERE upstream = ? ORDER BY name`).all(upstream) as PinRow[];
+      return { upstream, revision: set.revision, firstSeenAt: set.first_seen_at, pins: pins.map(toPin) };
+    })();
+  }
+
+  async toolSetRevision(upstream: string): Promise<number | undefined> {
+    return (this.st("SELECT revision FROM tool_sets WHERE upstream = ?").get(upstream) as { revision: number } | undefined)?.revision;
+  }
+
+  async pinFirstSight(upstream: string, tools: readonly ToolDefinition[], at: Millis): Promise<boolean> {
+    return this.db
+      .transaction(() => {
+        if (this.st("INSERT INTO tool_sets (upstream, revision, first_seen_at) VALUES (?, 1, ?) ON CONFLICT (upstream) DO NOTHING").run(upstream, at).changes === 0) return false;
+        const insert = this.st(`INSERT INTO tool_pins (upstream, ${PIN_COLUMNS}) VALUES (?, ?, ?, ?, ?, NULL)`);
+        for (const t of tools) insert.run(upstream, t.name, t.definition, t.hash, at);
+        return true;
+      })
+      .immediate();
+  }
+
+  async replaceObserved(upstream: string, tools: readonly Omit<ObservedTool, "seenAt">[], at: Millis): Promise<ObservedTool[]> {
+    return this.db
+      .transaction(() => {
+        const prior = (this.st(`SELECT ${OBSERVED_COLUMNS} FROM tool_observed WHERE upstream = ? ORDER BY name`).all(upstream) as ObservedRow[]).map(toObserved);
+        const since = new Map(prior.map((p) => [p.name, p]));
+        this.st("DELETE FROM tool_observed WHERE upstream = ?").run(upstream);
+        const insert = this.st(`INSERT INTO tool_observed (upstream, ${OBSERVED_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)`);
+        for (const t of tools) {
+          const before = since.get(t.name);
+          insert.run(upstream, t.name, t.definition, t.hash, encodeFindings(t.findings), before !== undefined && before.hash === t.hash ? before.seenAt : at);
+        }
+        return prior;
+      })
+      .immediate();
+  }
+
+  async getObserved(upstream: string): Promise<ObservedTool[]> {
+    return (this.st(`SELECT ${OBSERVED_COLUMNS} FROM tool_observed WHERE upstream = ? ORDER BY name`).all(upstream) as ObservedRow[]).map(toObserved);
+  }
+
+  async approveTools(upstream: string, approvals: readonly ToolApproval[], by: string, at: Millis): Promise<boolean> {
+    return this.db
+      .transaction(() => {
+        const observed = this.st("SELECT hash FROM tool_observed WHERE upstream = ? AND name = ?");
+        for (const a of approvals) {
+          const row = observed.get(upstream, a.name) as { hash: string } | undefined;
+          if ((row?.hash ?? null) !== a.hash) return false;
+        }
+        this.st("INSERT INTO tool_sets (upstream, revision, first_seen_at) VALUES (?, 1, ?) ON CONFLICT (upstream) DO UPDATE SET revision = revision + 1").run(upstream, at);
+        const pin = this.st(
+          `INSERT INTO tool_pins (upstream, ${PIN_COLUMNS})
+           SELECT upstream, name, definition, hash, ?, ? FROM tool_observed WHERE upstream = ? AND name = ?
+           ON CONFLICT (upstream, name) DO UPDATE SET definition = excluded.definition, hash = excluded.hash, approved_at = excluded.approved_at, approved_by = excluded.approved_by`,
+        );
+        const forget = this.st("DELETE FROM tool_pins WHERE upstream = ? AND name = ?");
+        for (const a of approvals) {
+          if (a.hash === null) forget.run(upstream, a.name);
+          else pin.run(at, by, upstream, a.name);
+        }
+        return true;
       })
       .immediate();
   }

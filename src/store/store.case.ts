@@ -1,7 +1,17 @@
 // The store's conformance suite (STYLE habit 5): every contract in types.ts, run against each backend by its own short test file.
 import { randomBytes, randomUUID } from "node:crypto";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
-import { StoreConflict, type ApiKeyRecord, type RefreshTokenRecord, type SessionRecord, type Store, type TotpRecord, type User } from "./index.ts";
+import {
+  StoreConflict,
+  type ApiKeyRecord,
+  type ObservedTool,
+  type RefreshTokenRecord,
+  type SessionRecord,
+  type Store,
+  type ToolDefinition,
+  type TotpRecord,
+  type User,
+} from "./index.ts";
 
 /** A frozen "now" (2023-11-14): the store never reads a clock, every time is the caller's. */
 const T0 = 1_700_000_000_000;
@@ -23,6 +33,13 @@ function newSession(userId: string, over: Partial<SessionRecord> = {}): SessionR
 }
 function newRefresh(session: SessionRecord, over: Partial<RefreshTokenRecord> = {}): RefreshTokenRecord {
   return { hash: hex(), familyId: `f_${randomUUID()}`, sessionId: session.id, userId: session.userId, createdAt: T0, expiresAt: T0 + 86_400_000, usedAt: null, revokedAt: null, ...over };
+}
+/** A tool definition as the pin book would store it (the store itself never parses or hashes it). */
+function newTool(name: string, version = 1): ToolDefinition {
+  return { name, definition: JSON.stringify({ name, description: `v${version}` }), hash: `${hex().slice(0, 56)}${String(version).padStart(8, "0")}` };
+}
+function observed(tool: ToolDefinition, findings: ObservedTool["findings"] = []): Omit<ObservedTool, "seenAt"> {
+  return { ...tool, findings };
 }
 function newTotp(userId: string, over: Partial<TotpRecord> = {}): TotpRecord {
   return { userId, secret: `sealed:${hex()}`, lastCounter: -1, confirmed: false, createdAt: T0, ...over };
@@ -790,6 +807,167 @@ export function runStoreSuite(name: string, open: () => Promise<Store>, cleanup?
         expect(await store.getLock("b")).toBe(200);
         expect(await store.getLock("c")).toBe(5_000);
         expect(await store.sweepFailures(200)).toBe(0);
+      });
+    });
+
+    describe("pinned tool sets", () => {
+      it("knows nothing of an upstream never seen", async () => {
+        expect(await store.getToolSet("mail")).toBeUndefined();
+        expect(await store.toolSetRevision("mail")).toBeUndefined();
+        expect(await store.getObserved("mail")).toEqual([]);
+        expect(await store.listToolSets()).toEqual([]);
+      });
+
+      it("pins the first set seen, once: a later first sight writes nothing", async () => {
+        const [send, read] = [newTool("send"), newTool("read")];
+        expect(await store.pinFirstSight("mail", [send, read], T0)).toBe(true);
+        expect(await store.pinFirstSight("mail", [newTool("send", 2)], T0 + 1)).toBe(false);
+        expect(await store.getToolSet("mail")).toEqual({
+          upstream: "mail",
+          revision: 1,
+          firstSeenAt: T0,
+          pins: [
+            { ...read, approvedAt: T0, approvedBy: null },
+            { ...send, approvedAt: T0, approvedBy: null },
+          ],
+        });
+        expect(await store.toolSetRevision("mail")).toBe(1);
+        expect(await store.listToolSets()).toEqual(["mail"]);
+      });
+
+      it("remembers an empty first set, so tools that appear later are not a first sight", async () => {
+        expect(await store.pinFirstSight("empty", [], T0)).toBe(true);
+        expect(await store.getToolSet("empty")).toEqual({ upstream: "empty", revision: 1, firstSeenAt: T0, pins: [] });
+        expect(await store.pinFirstSight("empty", [newTool("late")], T0 + 1)).toBe(false);
+        expect((await store.getToolSet("empty"))?.pins).toEqual([]);
+      });
+
+      it(`lets exactly one of ${RACERS} racing first sights pin`, async () => {
+        const sets = Array.from({ length: RACERS }, (_, i) => [newTool("t", i), newTool(`only-${i}`)]);
+        const won = await Promise.all(sets.map((set) => store.pinFirstSight("race", set, T0)));
+        expect(won.filter(Boolean)).toHaveLength(1);
+        const winner = sets[won.indexOf(true)] ?? [];
+        expect((await store.getToolSet("race"))?.pins.map(({ name, hash }) => ({ name, hash }))).toEqual(
+          winner.map(({ name, hash }) => ({ name, hash })).sort((a, b) => (a.name < b.name ? -1 : 1)),
+        );
+      });
+
+      it("keeps the sets of different upstreams apart", async () => {
+        await store.pinFirstSight("a", [newTool("x")], T0);
+        await store.pinFirstSight("b", [newTool("y")], T0);
+        await store.replaceObserved("a", [observed(newTool("x", 2))], T0);
+        expect((await store.getToolSet("b"))?.pins.map((p) => p.name)).toEqual(["y"]);
+        expect(await store.getObserved("b")).toEqual([]);
+        expect(await store.listToolSets()).toEqual(["a", "b"]);
+      });
+
+      it("replaceObserved swaps the whole observed set and returns the one it replaced", async () => {
+        const [a1, b1, c1] = [newTool("a"), newTool("b"), newTool("c")];
+        expect(await store.replaceObserved("u", [observed(a1), observed(b1)], T0)).toEqual([]);
+        const first = await store.getObserved("u");
+        expect(first).toEqual([
+          { ...a1, findings: [], seenAt: T0 },
+          { ...b1, findings: [], seenAt: T0 },
+        ]);
+        // a unchanged (keeps when it was first seen), b changed, c new, and a finding on a.
+        const b2 = newTool("b", 2);
+        const finding = { rule: "hidden-instructions", path: "description", message: "says <IMPORTANT>" };
+        expect(await store.replaceObserved("u", [observed(a1, [finding]), observed(b2), observed(c1)], T0 + 5)).toEqual(first);
+        expect(await store.getObserved("u")).toEqual([
+          { ...a1, findings: [finding], seenAt: T0 },
+          { ...b2, findings: [], seenAt: T0 + 5 },
+          { ...c1, findings: [], seenAt: T0 + 5 },
+        ]);
+        // Gone from the set, gone from the table.
+        await store.replaceObserved("u", [observed(c1)], T0 + 9);
+        expect((await store.getObserved("u")).map((o) => o.name)).toEqual(["c"]);
+        await store.replaceObserved("u", [], T0 + 10);
+        expect(await store.getObserved("u")).toEqual([]);
+      });
+
+      it(`hands the replaced rows to exactly one of ${RACERS} gateways recording the same change`, async () => {
+        const set = [observed(newTool("a")), observed(newTool("b"))];
+        const priors = await Promise.all(Array.from({ length: RACERS }, () => store.replaceObserved("u", set, T0)));
+        expect(priors.filter((p) => p.length === 0)).toHaveLength(1);
+        expect(await store.getObserved("u")).toHaveLength(2);
+      });
+
+      it("approveTools pins the observed definitions, forgets removed ones and moves the revision on", async () => {
+        const [keep, change, drop] = [newTool("keep"), newTool("change"), newTool("drop")];
+        await store.pinFirstSight("u", [keep, change, drop], T0);
+        const changed = newTool("change", 2);
+        const added = newTool("added");
+        await store.replaceObserved("u", [observed(keep), observed(changed), observed(added)], T0 + 1);
+        const ok = await store.approveTools(
+          "u",
+          [
+            { name: "change", hash: changed.hash },
+            { name: "added", hash: added.hash },
+            { name: "drop", hash: null },
+          ],
+          "alice",
+          T0 + 2,
+        );
+        expect(ok).toBe(true);
+        expect(await store.getToolSet("u")).toEqual({
+          upstream: "u",
+          revision: 2,
+          firstSeenAt: T0,
+          pins: [
+            { ...added, approvedAt: T0 + 2, approvedBy: "alice" },
+            { ...changed, approvedAt: T0 + 2, approvedBy: "alice" },
+            { ...keep, approvedAt: T0, approvedBy: null },
+          ],
+        });
+        expect(await store.toolSetRevision("u")).toBe(2);
+        // Approving an unchanged, first-sight pin records who reviewed it (how a flagged tool is cleared).
+        expect(await store.approveTools("u", [{ name: "keep", hash: keep.hash }], "bob", T0 + 3)).toBe(true);
+        expect((await store.getToolSet("u"))?.pins.find((p) => p.name === "keep")).toEqual({ ...keep, approvedAt: T0 + 3, approvedBy: "bob" });
+        expect(await store.toolSetRevision("u")).toBe(3);
+      });
+
+      it("approveTools writes nothing when the upstream changed since the admin looked", async () => {
+        const tool = newTool("t");
+        await store.pinFirstSight("u", [tool], T0);
+        const v2 = newTool("t", 2);
+        const v3 = newTool("t", 3);
+        await store.replaceObserved("u", [observed(v3)], T0 + 1);
+        const before = await store.getToolSet("u");
+        // Reviewed v2, but v3 is what the upstream offers now.
+        expect(await store.approveTools("u", [{ name: "t", hash: v2.hash }], "alice", T0 + 2)).toBe(false);
+        // "Removed" while it is still offered.
+        expect(await store.approveTools("u", [{ name: "t", hash: null }], "alice", T0 + 2)).toBe(false);
+        // One stale approval spoils the batch.
+        await store.replaceObserved("u", [observed(v3), observed(newTool("n"))], T0 + 3);
+        expect(await store.approveTools("u", [{ name: "t", hash: v3.hash }, { name: "n", hash: "0".repeat(64) }], "alice", T0 + 4)).toBe(false);
+        expect(await store.getToolSet("u")).toEqual(before);
+      });
+
+      it("approveTools on an upstream never pinned starts its set", async () => {
+        const tool = newTool("t");
+        await store.replaceObserved("fresh", [observed(tool)], T0);
+        expect(await store.approveTools("fresh", [{ name: "t", hash: tool.hash }], "alice", T0 + 1)).toBe(true);
+        expect(await store.getToolSet("fresh")).toEqual({ upstream: "fresh", revision: 1, firstSeenAt: T0 + 1, pins: [{ ...tool, approvedAt: T0 + 1, approvedBy: "alice" }] });
+      });
+
+      it("keeps hostile names, definitions, findings and approvers byte for byte, and times up to 2^50", async () => {
+        // Names longer than 512 characters never reach the store (the pin book withholds them: a key that long does not fit an index).
+        const names = HOSTILE.map(([, v]) => v).filter((v) => v.length <= 512);
+        const tools = names.map((v, i) => ({ name: v, definition: JSON.stringify({ v, bulk: bulk(10_000) }), hash: `${v}#${i}` }));
+        expect(await store.pinFirstSight("hostile", tools, BIG)).toBe(true);
+        const findings = HOSTILE.map(([, v]) => ({ rule: v, path: v, message: v }));
+        const seen = tools.map((t) => ({ ...t, definition: `${t.definition} `, hash: `${t.hash}!`, findings }));
+        await store.replaceObserved("hostile", seen, BIG);
+        const byName = (a: { name: string }, b: { name: string }): number => {
+          const [x, y] = [Buffer.from(a.name, "utf8"), Buffer.from(b.name, "utf8")];
+          return Buffer.compare(x, y);
+        };
+        expect(await store.getObserved("hostile")).toEqual(seen.map((t) => ({ ...t, seenAt: BIG })).sort(byName));
+        const approver = HOSTILE.map(([, v]) => v).join("|");
+        expect(await store.approveTools("hostile", seen.map((t) => ({ name: t.name, hash: t.hash })), approver, BIG)).toBe(true);
+        const set = await store.getToolSet("hostile");
+        expect(set?.pins).toEqual(seen.map(({ findings: _f, ...t }) => ({ ...t, approvedAt: BIG, approvedBy: approver })).sort(byName));
+        expect(await store.listToolSets()).toEqual(["hostile"]);
       });
     });
 

@@ -1,4 +1,4 @@
-// The identity store's one interface (SPEC §2 `store`): users, credentials, API keys, sessions, refresh-token families, MFA and lockout counters.
+// The store's one interface (SPEC §2 `store`): users, credentials, API keys, sessions, refresh-token families, MFA, lockout counters and pinned tool sets.
 // Two implementations (SQLite by default, PostgreSQL when configured) pass one conformance suite (store.case.ts).
 
 /** Milliseconds since the epoch; every time in the store is one (the caller's clock, so tests can freeze it). */
@@ -69,6 +69,51 @@ export interface TotpRecord {
   /** Until confirmed by a first valid code, the secret is pending and MFA is not yet enforced by it. */
   confirmed: boolean;
   createdAt: Millis;
+}
+
+/** One finding of the tool scanner about a definition (`bastion scan`): which rule, where in the definition, and why. */
+export interface ToolFinding {
+  rule: string;
+  /** Where in the definition, e.g. `description` or `inputSchema.properties.path.description`. */
+  path: string;
+  message: string;
+}
+
+/** One tool definition as the pin book keeps it (src/integrity): its upstream's own name, canonical JSON and SHA-256 (hex). */
+export interface ToolDefinition {
+  name: string;
+  /** Canonical JSON of the whole definition as the upstream listed it. */
+  definition: string;
+  hash: string;
+}
+
+/** A trusted definition: pinned on first sight (`approvedBy` null) or approved by an admin. */
+export interface PinnedTool extends ToolDefinition {
+  approvedAt: Millis;
+  /** Who approved it; null when the gateway pinned it on first sight (trust on first use), which does not clear scanner findings. */
+  approvedBy: string | null;
+}
+
+/** The latest definition a gateway saw an upstream offer, with the scanner's findings: what `bastion tools diff` compares with the pins. */
+export interface ObservedTool extends ToolDefinition {
+  findings: ToolFinding[];
+  /** When this definition (this hash) was first seen; unchanged while the hash stays the same. */
+  seenAt: Millis;
+}
+
+/** An upstream's pinned tool set. `revision` grows with every change of the pins, so a poll of one number finds approvals. */
+export interface ToolSet {
+  upstream: string;
+  revision: number;
+  firstSeenAt: Millis;
+  /** In code-point order of their names. */
+  pins: PinnedTool[];
+}
+
+/** One approval: pin the observed definition with this hash, or (hash null) forget the pin of a tool the upstream no longer offers. */
+export interface ToolApproval {
+  name: string;
+  hash: string | null;
 }
 
 /**
@@ -169,6 +214,35 @@ export interface Store {
    * again (an IP spraying names) would stay forever. Call it with `now - the longest window`.
    */
   sweepFailures(before: Millis): Promise<number>;
+
+  // pinned tool sets (the rug-pull defense: src/integrity/pins.ts, `bastion tools`); upstreams are named as in the config
+  /** Upstreams with a pinned tool set, in code-point order. */
+  listToolSets(): Promise<string[]>;
+  /** The pinned set of an upstream, or undefined when it was never seen. */
+  getToolSet(upstream: string): Promise<ToolSet | undefined>;
+  /** Just the revision of an upstream's pins (a cheap poll for approvals), or undefined when it was never seen. */
+  toolSetRevision(upstream: string): Promise<number | undefined>;
+  /**
+   * Trust on first use: pins `tools` (unique names) as the upstream's set, approvedBy null, revision 1 —
+   * only when the upstream has no set yet. True for the one caller that pinned; false (nothing written)
+   * when a set exists, even an empty one, so a server that starts with no tools cannot add them unseen.
+   */
+  pinFirstSight(upstream: string, tools: readonly ToolDefinition[], at: Millis): Promise<boolean>;
+  /**
+   * Replaces the upstream's observed definitions with `tools` (unique names) and returns the ones it
+   * replaced, in one atomic step: of several gateways recording the same change, exactly one sees the
+   * old rows. A row whose hash is unchanged keeps its `seenAt`; new hashes get `at`.
+   */
+  replaceObserved(upstream: string, tools: readonly Omit<ObservedTool, "seenAt">[], at: Millis): Promise<ObservedTool[]>;
+  /** The upstream's observed definitions, in code-point order of their names. */
+  getObserved(upstream: string): Promise<ObservedTool[]>;
+  /**
+   * Applies approvals atomically and moves the revision on: each `hash` must still be the observed
+   * one (its definition becomes the pin, approved by `by` at `at`), each null hash must name a tool no
+   * longer observed (its pin goes). When any of them no longer holds — the upstream changed since the
+   * admin looked — nothing is written and the answer is false.
+   */
+  approveTools(upstream: string, approvals: readonly ToolApproval[], by: string, at: Millis): Promise<boolean>;
 }
 
 /** A uniqueness conflict (a user name or key id that exists). */

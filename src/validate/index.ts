@@ -3,6 +3,9 @@ import { createRequire } from "node:module";
 import type { ErrorObject, ValidateFunction } from "ajv";
 import { RefusedAsResult } from "../errors/index.ts";
 import type { Catalog } from "../catalog/index.ts";
+import type { ValidationConfig } from "./config.ts";
+import { GatewayLimits } from "./limits.ts";
+import { ArgumentScreen } from "./screen.ts";
 import type { Logger } from "../log/index.ts";
 import type { Stage } from "../pipeline/index.ts";
 
@@ -77,7 +80,8 @@ export class SchemaValidators {
     }
     if (validate instanceof Error) return [{ path: "", rule: "schema", message: "the tool's input schema cannot be checked; the call is refused" }];
     if (validate(args ?? {})) return [];
-    return (validate.errors ?? []).slice(0, MAX_VIOLATIONS).map(describe);
+    // `if` only says which branch failed; the branch's own error names the problem.
+    return (validate.errors ?? []).filter((e) => e.keyword !== "if").slice(0, MAX_VIOLATIONS).map(describe);
   }
 }
 
@@ -90,29 +94,53 @@ function describe(e: ErrorObject): Violation {
 
 /**
  * A tool error result the model can correct (SEP-1303: input errors are tool results, not protocol
- * errors), listing every violation; the call never reaches the upstream.
+ * errors), listing every violation; the call never reaches the upstream. `blocked_input` when a
+ * detector refused the content, `invalid_params` when the shape or a limit was wrong.
  */
-export function invalidArguments(violations: Violation[], reason: string): RefusedAsResult {
-  const text = `Invalid arguments: ${violations.map((v) => `${v.path || "(arguments)"}: ${v.message}`).join("; ")}`;
+export function invalidArguments(violations: Violation[], reason: string, kind: "invalid_params" | "blocked_input" = "invalid_params"): RefusedAsResult {
+  const shown = violations.slice(0, MAX_VIOLATIONS);
+  const lead = kind === "blocked_input" ? "Blocked input" : "Invalid arguments";
+  const text = `${lead}: ${shown.map((v) => `${v.path || "(arguments)"}: ${v.message}`).join("; ")}`;
   return new RefusedAsResult(
-    { isError: true, content: [{ type: "text", text }], structuredContent: { reason: "invalid_params", violations } },
-    "validation.failed",
+    { isError: true, content: [{ type: "text", text }], structuredContent: { reason: kind, violations: shown } },
+    kind === "blocked_input" ? "input.blocked" : "validation.failed",
     reason,
   );
 }
 
-/** The pipeline stage: a tools/call whose arguments break its tool's schema is answered here. */
-export function validateStage(catalog: Catalog, validators: SchemaValidators): Stage {
-  return (ex) => {
+const summary = (violations: readonly Violation[]): string => violations.map((v) => `${v.path} ${v.rule}`).join(", ").slice(0, 300);
+
+/**
+ * The pipeline stage for `tools/call`, in order: the arguments are an object no deeper than the
+ * limit; detectors screen every string (refusing, repairing or noting); then the (repaired)
+ * arguments are checked against the gateway's limits and the tool's own inputSchema. The call
+ * forwarded carries the repaired arguments.
+ */
+export function validateStage(catalog: Catalog, config: ValidationConfig, log: Logger): Stage {
+  const validators = new SchemaValidators(log);
+  const screen = new ArgumentScreen(config.detectors);
+  const toolLimits = new GatewayLimits(config);
+  return async (ex) => {
     if (ex.message.method !== "tools/call") return;
-    const name = ex.message.params?.["name"];
-    if (typeof name !== "string") return;
+    const params = ex.message.params;
+    const name = params?.["name"];
+    if (params === undefined || typeof name !== "string") return;
     const tool = catalog.tool(name);
     if (tool === undefined) return; // forward answers an unknown tool
-    const args = ex.message.params?.["arguments"];
-    if (args !== undefined && (typeof args !== "object" || args === null || Array.isArray(args)))
+    const given = params["arguments"] === undefined ? {} : params["arguments"];
+    if (typeof given !== "object" || given === null || Array.isArray(given))
       throw invalidArguments([{ path: "", rule: "type", message: "arguments must be an object" }], "arguments not an object");
-    const violations = validators.check(name, tool["inputSchema"], args);
-    if (violations.length > 0) throw invalidArguments(violations, `${violations.length} violation(s) of ${name}'s inputSchema: ${violations.map((v) => `${v.path} ${v.rule}`).join(", ").slice(0, 300)}`);
+    const limits = toolLimits.for(name);
+    const screened = await screen.screen(name, given as Record<string, unknown>);
+    if (screened.depth > limits.maxDepth)
+      throw invalidArguments([{ path: "", rule: "maxDepth", message: `arguments nest deeper than ${limits.maxDepth} levels` }], `arguments nest ${screened.depth} deep, limit ${limits.maxDepth}`);
+    if (screened.blocked.length > 0) throw invalidArguments(screened.blocked, `blocked by detectors: ${summary(screened.blocked)}`, "blocked_input");
+    ex.notices.push(...screened.notices);
+    const violations = [
+      ...(limits.schema === undefined ? [] : validators.check(`gateway limits of ${name}`, limits.schema, screened.args)),
+      ...(config.inputSchema ? validators.check(name, tool["inputSchema"], screened.args) : []),
+    ];
+    if (violations.length > 0) throw invalidArguments(violations, `${violations.length} violation(s) of ${name}'s limits or inputSchema: ${summary(violations)}`);
+    if (screened.args !== given) params["arguments"] = screened.args;
   };
 }
