@@ -171,15 +171,9 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
   });
   const sweeper = setInterval(() => void identity.sweep().catch((err: unknown) => log.warn(`session sweep failed: ${(err as Error).message}`)), SWEEP_SECONDS * 1000);
   sweeper.unref();
-  auditLog?.record({
-    type: "config.loaded",
-    outcome: "success",
-    severity: "info",
-    actor: { user: null, ip: null, session: null, via: "cli" },
-    target: loaded.file ?? null,
-    reason: null,
-    details: { upstreams: upstreams.map((u) => u.name), url, store: store.driver, signing: tokens.algorithm },
-  });
+  const configLoaded = (file: string | undefined, via: string, details: Record<string, unknown>): void =>
+    audit.event({ type: "config.loaded", outcome: "success", severity: "info", actor: { user: null, ip: null, session: null, via }, target: file ?? null, reason: null, details });
+  configLoaded(loaded.file, "cli", { upstreams: upstreams.map((u) => u.name), url, store: store.driver, signing: tokens.algorithm });
   log.info(`mcp-bastion listening on ${url}`);
 
   const first = Promise.all(upstreams.map((u) => u.start()));
@@ -203,15 +197,7 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
       current = policyStages(next.config);
       // Every list may look different to someone now: clients that listen re-read them.
       for (const kind of ["tools", "prompts", "resources"] as const) catalog.emit("changed", kind);
-      audit.event({
-        type: "config.loaded",
-        outcome: "success",
-        severity: "info",
-        actor: { user: null, ip: null, session: null, via: "signal" },
-        target: next.file ?? null,
-        reason: null,
-        details: { reload: true, ...(restartNeeded.length === 0 ? {} : { restartNeeded }) },
-      });
+      configLoaded(next.file, "signal", { reload: true, ...(restartNeeded.length === 0 ? {} : { restartNeeded }) });
       if (restartNeeded.length > 0) log.warn(`configuration reloaded: roles, capabilities and validation apply now; ${restartNeeded.join(", ")} changed and apply after a restart`);
       else log.info("configuration reloaded: roles, capabilities and validation apply now");
       return { restartNeeded };

@@ -87,3 +87,38 @@ describe("an upstream that dies", () => {
     expect((await readyz(gw.url)).status).toBe(200);
   });
 });
+
+/** A minimal stdio MCP server (session era) whose tools/list carries one tool nested `depth` levels deep beside a flat one. */
+const deepLister = (depth: number): string => `
+const rl = require("node:readline").createInterface({ input: process.stdin });
+const send = (m) => process.stdout.write(JSON.stringify(m) + "\\n");
+rl.on("line", (line) => {
+  const m = JSON.parse(line);
+  if (m.id === undefined) return;
+  if (m.method === "initialize") return send({ jsonrpc: "2.0", id: m.id, result: { protocolVersion: m.params.protocolVersion, capabilities: { tools: {} }, serverInfo: { name: "deep", version: "1" } } });
+  if (m.method === "tools/list") {
+    // Written as text: JSON.stringify itself overflows at this depth.
+    const schema = '{"type":"object","properties":{"a":'.repeat(${depth}) + '{"type":"string"}' + "}}".repeat(${depth});
+    return process.stdout.write('{"jsonrpc":"2.0","id":' + JSON.stringify(m.id) + ',"result":{"tools":[{"name":"deep","inputSchema":' + schema + '},{"name":"flat","inputSchema":{"type":"object"}}]}}\\n');
+  }
+  if (m.method === "tools/call") return send({ jsonrpc: "2.0", id: m.id, result: { content: [{ type: "text", text: "flat called" }] } });
+  send({ jsonrpc: "2.0", id: m.id, error: { code: -32601, message: "Method not found" } });
+});`;
+
+describe("an upstream that lists a pathologically deep tool", () => {
+  let gw: TestGateway;
+  beforeAll(async () => {
+    // pin: off, so the catalog itself (not the pin book, which withholds such tools too) meets the deep item.
+    gw = await startTestGateway({ upstreams: { deep: { command: process.execPath, args: ["-e", deepLister(5000)], protocol: "legacy", pin: "off" }, fixture: fixtureStdio() } });
+  });
+  afterAll(() => gw.close());
+
+  it("leaves that one tool out and keeps listing and serving everything else", async () => {
+    const res = await fetch(gw.url, { method: "POST", headers: modernHeaders("tools/list"), body: modernBody(1, "tools/list") });
+    const names = ((await res.json()) as { result: { tools: { name: string }[] } }).result.tools.map((t) => t.name);
+    expect(names).toContain("deep.flat");
+    expect(names).toContain("fixture.echo");
+    expect(names).not.toContain("deep.deep");
+    expect(textOf(await call(gw.url, "deep.flat", {}))).toBe("flat called");
+  });
+});

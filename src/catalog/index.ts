@@ -20,6 +20,23 @@ const LISTS: Record<ListKind, { method: string; field: string; capability: strin
 const KINDS = Object.keys(LISTS) as ListKind[];
 /** Pages read per list before the rest is ignored (a runaway cursor loop must end). */
 const MAX_PAGES = 100;
+/**
+ * Deepest nesting of a listed item kept: far beyond any real schema, far below what makes
+ * JSON.stringify (which answers every list) overflow the stack.
+ */
+const MAX_ITEM_DEPTH = 128;
+
+/** Whether a JSON value nests deeper than `max` levels; iterative, so the check itself cannot overflow. */
+export function nestsDeeperThan(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop() as [unknown, number];
+    if (typeof v !== "object" || v === null) continue;
+    if (depth > max) return true;
+    for (const child of Object.values(v)) stack.push([child, depth + 1]);
+  }
+  return false;
+}
 
 /** Where a client-visible name leads. */
 export interface Route {
@@ -193,7 +210,12 @@ export class Catalog extends EventEmitter<CatalogEvents> {
     for (let page = 0; page < MAX_PAGES; page++) {
       const result = await upstream.call(method, cursor === undefined ? {} : { cursor }, { timeoutMs: upstream.config.timeoutMs });
       const got = result[field];
-      if (Array.isArray(got)) for (const item of got) if (typeof item === "object" && item !== null) items.push(item as Item);
+      if (Array.isArray(got))
+        for (const item of got) {
+          if (typeof item !== "object" || item === null) continue;
+          if (nestsDeeperThan(item, MAX_ITEM_DEPTH)) this.log.warn(`upstream ${upstream.name}: an item of ${method} nests deeper than ${MAX_ITEM_DEPTH} levels and is left out`);
+          else items.push(item as Item);
+        }
       const next = result["nextCursor"];
       if (typeof next !== "string" || next === "" || next === cursor) break;
       cursor = next;
