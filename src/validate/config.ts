@@ -1,14 +1,7 @@
 // The `validation` section of security/config.yaml: gateway rules on arguments, detectors, argument conditions and response rules.
 import { z } from "zod";
+import { isLinearPattern } from "./pattern.ts";
 
-function compiles(pattern: string): boolean {
-  try {
-    new RegExp(pattern, "u");
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** A tool selector: an exposed tool name with `*` wildcards (`files.*`, `*`). */
 const toolGlob = z.string().min(1).max(256);
@@ -40,7 +33,7 @@ export const argumentLimitsSchema = z.strictObject({
     .string()
     .min(1)
     .max(1000)
-    .refine((p) => compiles(p), "not a valid regular expression (JavaScript syntax, u flag)")
+    .refine(isLinearPattern, "not a regular expression in RE2 syntax (checked in linear time: no lookaround, no backreferences)")
     .optional(),
   enum: z.array(z.union([z.string(), z.number(), z.boolean(), z.null()])).min(1).optional(),
   format: z.enum(["email", "uri", "hostname", "date-time", "date", "ipv4", "ipv6", "uuid"]).optional(),

@@ -5,6 +5,7 @@ import { RefusedAsResult } from "../errors/index.ts";
 import type { Catalog } from "../catalog/index.ts";
 import type { ValidationConfig } from "./config.ts";
 import { GatewayLimits } from "./limits.ts";
+import { linearRegExp } from "./pattern.ts";
 import { ArgumentScreen } from "./screen.ts";
 import type { Logger } from "../log/index.ts";
 import type { Stage } from "../pipeline/index.ts";
@@ -51,8 +52,9 @@ export class SchemaValidators {
   private readonly compiled = new WeakMap<object, ValidateFunction | Error>();
 
   constructor(private readonly log: Logger) {
-    this.ajv2020 = new Ajv2020(OPTIONS);
-    this.ajv7 = new AjvDraft7(OPTIONS);
+    const options = { ...OPTIONS, code: { regExp: linearRegExp(log) } };
+    this.ajv2020 = new Ajv2020(options);
+    this.ajv7 = new AjvDraft7(options);
     addFormats(this.ajv2020);
     addFormats(this.ajv7);
   }
