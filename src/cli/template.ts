@@ -108,7 +108,8 @@ validation:
   maxDepth: 32                   # deepest nesting of any call's arguments
   # Gateway limits by tool (globs) and argument (a name or a JSON Pointer), JSON Schema keywords:
   # maxLength, minLength, pattern, enum, format (email, uri, hostname, date-time, …), minimum,
-  # maximum, maxItems, maxProperties. On an array, string limits apply to each element.
+  # maximum, maxItems, maxProperties. On an array, string limits apply to each element. Patterns
+  # are RE2 syntax (linear time: no lookaround, no backreferences).
   tools: {}
   #   "files.*":
   #     maxDepth: 4
