@@ -124,7 +124,7 @@ describe.each(SDKS)("validateInput on a $name McpServer", (sdk) => {
   it("refuses arguments with more strings than the screen examines, rather than screening part of them", async () => {
     const Many = z.strictObject({ items: z.array(z.string()) });
     const { result, calls } = await callWith(Many, { items: Array.from({ length: 10_001 }, (_, i) => `item ${i}`) });
-    expect(result["structuredContent"]).toEqual({ reason: "invalid_params", violations: [{ path: "", rule: "maxStrings", message: "more than 10000 strings to screen" }] });
+    expect(result["structuredContent"]).toEqual({ reason: "invalid_params", violations: [{ path: "", rule: "maxStrings", message: "arguments hold more than 10000 strings" }] });
     expect(calls).toEqual([]);
   });
 });

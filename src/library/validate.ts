@@ -21,8 +21,8 @@ export interface ValidateInputOptions {
   /**
    * Detector settings, parsed by the gateway's own configuration schema so its defaults and rules
    * apply (SQL, shell, traversal and SSRF cannot `sanitize`). Default: the gateway's defaults.
-   * Note that `ssrf.resolve` (default true) resolves host names of URLs found in arguments with DNS,
-   * and a name that does not resolve is blocked.
+   * Note that `ssrf.resolve` (default true) resolves host names of URLs found in arguments with DNS;
+   * a name that does not resolve is noted (`ssrf.onUnresolvable: "block"` refuses it).
    */
   readonly detectors?: DetectorSettings;
   /** The tool's name, matched against the detectors' `tools` and `except` globs. Default `""`, which only `*` matches. */
@@ -41,9 +41,6 @@ export type InputRefusal = {
   structuredContent: { reason: "invalid_params" | "blocked_input"; violations: Violation[] };
 };
 
-/** Strings screened per call at most: the screen stops looking past this many, so a call with more is refused rather than half-screened. */
-const MAX_STRINGS = 10_000;
-
 function detectorsFrom(settings: DetectorSettings | undefined): DetectorConfig {
   const parsed = validationSchema.safeParse({ detectors: settings ?? {} });
   if (!parsed.success) throw new ConfigError(parsed.error.issues.map((i) => `validateInput: ${i.path.map(String).join(".")}: ${i.message}`));
@@ -59,18 +56,6 @@ function violationsOf(error: z.ZodError): Violation[] {
       ? issue.keys.map((key) => ({ path: `${pointer(issue.path)}/${pointerSegment(key)}`, rule: issue.code, message: "unknown property" }))
       : [{ path: pointer(issue.path), rule: issue.code, message: issue.message }],
   );
-}
-
-/** How many strings `value` holds, counting up to `limit + 1` (iterative: a deep value cannot overflow the stack). */
-function countStrings(value: unknown, limit: number): number {
-  let count = 0;
-  const stack: unknown[] = [value];
-  while (stack.length > 0 && count <= limit) {
-    const here = stack.pop();
-    if (typeof here === "string") count++;
-    else if (typeof here === "object" && here !== null) stack.push(...Object.values(here));
-  }
-  return count;
 }
 
 const refuse = (violations: Violation[], kind: "invalid_params" | "blocked_input"): InputRefusal =>
@@ -112,8 +97,8 @@ export function validateInput<S extends z.ZodType<Record<string, unknown>>, C, R
   return async (args: unknown, ctx: C): Promise<R | InputRefusal> => {
     const parsed = await schema.safeParseAsync(args);
     if (!parsed.success) return refuse(violationsOf(parsed.error), "invalid_params");
-    if (countStrings(parsed.data, MAX_STRINGS) > MAX_STRINGS) return refuse([{ path: "", rule: "maxStrings", message: `more than ${MAX_STRINGS} strings to screen` }], "invalid_params");
     const screened = await screen.screen(tool, parsed.data);
+    if (screened.tooMany !== undefined) return refuse([screened.tooMany], "invalid_params");
     if (screened.blocked.length > 0) return refuse(screened.blocked, "blocked_input");
     if (screened.notices.length > 0) options.onNotice?.(screened.notices);
     if (screened.args === parsed.data) return handler(parsed.data, ctx);

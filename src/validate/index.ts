@@ -136,6 +136,7 @@ export function validateStage(catalog: Catalog, config: ValidationConfig, log: L
     const screened = await screen.screen(name, given as Record<string, unknown>);
     if (screened.depth > limits.maxDepth)
       throw invalidArguments([{ path: "", rule: "maxDepth", message: `arguments nest deeper than ${limits.maxDepth} levels` }], `arguments nest ${screened.depth} deep, limit ${limits.maxDepth}`);
+    if (screened.tooMany !== undefined) throw invalidArguments([screened.tooMany], screened.tooMany.message);
     if (screened.blocked.length > 0) throw invalidArguments(screened.blocked, `blocked by detectors: ${summary(screened.blocked)}`, "blocked_input");
     ex.notices.push(...screened.notices);
     const violations = [

@@ -5,6 +5,8 @@ import type { Logger } from "../log/index.ts";
 /** What ajv's `code.regExp` option takes (ajv's own RegExpEngine, which its entry point does not export). */
 interface RegExpLike {
   test(s: string): boolean;
+  /** ajv keys compiled patterns by this. */
+  toString(): string;
 }
 type RegExpEngine = ((pattern: string, flags: string) => RegExpLike) & { code: string };
 

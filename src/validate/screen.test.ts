@@ -48,4 +48,11 @@ describe("ArgumentScreen", () => {
     expect([s.depth, s.blocked[0]?.path]).toEqual([11, `/shallow${"/0".repeat(10)}`]);
     expect((await screenWith({}).screen("t.t", { a: 1 })).depth).toBe(1);
   });
+
+  it("refuses, rather than half-screens, arguments with more strings than it reads", async () => {
+    const many = Array.from({ length: 10_001 }, (_, i) => (i === 10_000 ? "../../etc/passwd" : "ok"));
+    const r = await screenWith({}).screen("t.t", { many });
+    expect(r.tooMany).toEqual({ path: "", rule: "maxStrings", message: "arguments hold more than 10000 strings" });
+    expect((await screenWith({}).screen("t.t", { few: many.slice(0, 100) })).tooMany).toBeUndefined();
+  });
 });

@@ -29,9 +29,11 @@ export interface Screening {
   args: Record<string, unknown>;
   /** Deepest nesting seen (the arguments object is 1). */
   depth: number;
+  /** Set when the arguments hold more strings than are screened: the caller must refuse, since the rest went unread. */
+  tooMany?: Violation;
 }
 
-/** Strings examined per call at most; the body-size limit bounds this already, the cap bounds the work of a pathological shape. */
+/** Strings examined per call at most (the body-size limit bounds this already); a call with more is refused, never half-screened. */
 const MAX_STRINGS = 10_000;
 /**
  * Deepest level walked: one past the highest `maxDepth` a configuration may set, so a deeper value
@@ -104,7 +106,10 @@ export class ArgumentScreen {
       const { value, place } = stack.pop() as { value: unknown; place: Place | undefined };
       const depth = place?.depth ?? 0;
       if (typeof value === "string") {
-        if (++strings > MAX_STRINGS) break;
+        if (++strings > MAX_STRINGS) {
+          result.tooMany = { path: "", rule: "maxStrings", message: `arguments hold more than ${MAX_STRINGS} strings` };
+          break;
+        }
         const path = keysOf(place);
         const repaired = await this.screenString(detectors, value, path, result);
         if (repaired !== value) repairs.push({ path, value: repaired });
