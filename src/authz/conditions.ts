@@ -97,6 +97,8 @@ async function judgeValue(rule: Condition, value: unknown): Promise<Verdict> {
 
 /** Judges a call's arguments against one rule: every value of every named argument must pass. */
 export async function judge(rule: Condition, args: Record<string, unknown>): Promise<Verdict> {
+  // An own `__proto__` key is data here, but an upstream that copies the arguments (Object.assign, spread into a setter) makes it their prototype, and `to` read there was never judged.
+  if (Object.hasOwn(args, "__proto__")) return { outcome: "undecided", why: "a __proto__ key in the arguments" };
   for (const ref of rule.argument) {
     const found = argumentAt(args, ref);
     if (!found.present) continue;

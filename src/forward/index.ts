@@ -6,7 +6,7 @@ import type { Params, RpcNotification } from "../jsonrpc/index.ts";
 import type { Exchange, Forward } from "../pipeline/index.ts";
 import { isLogLevel, logPasses, withoutReservedMeta, type Era } from "../protocol/versions.ts";
 import type { Hub, Listener } from "../protocol/hub.ts";
-import { CallCancelled, type CallerMeta, type ServerRequest, type Upstream } from "../upstream/index.ts";
+import { CallCancelled, UpstreamRpcError, type CallerMeta, type ServerRequest, type Upstream } from "../upstream/index.ts";
 import { Continuations, type ParkedCall } from "./continuations.ts";
 
 export { Continuations } from "./continuations.ts";
@@ -74,7 +74,13 @@ export function createMethodTable(deps: ForwardDeps): MethodTable {
           const withheld = catalog.withheld(name);
           throw new Refusal("unknown_name", { message: `Unknown tool: ${clip(name)}`, reason: withheld === undefined ? "no such tool" : `tool withheld by the pin book (${withheld})` });
         }
-        return relay(deps, ex, route.upstream, "tools/call", { ...ex.message.params, name: route.name });
+        return relay(deps, ex, route.upstream, "tools/call", { ...ex.message.params, name: route.name }).catch(async (err: unknown) => {
+          // The upstream dropped the tool before its list_changed reached the catalog: re-read, and if it is gone answer as for any absent tool (never the upstream's own wording).
+          if (!(err instanceof UpstreamRpcError) || err.error.code !== -32602) throw err;
+          await catalog.refresh(route.upstream, ["tools"]);
+          if (catalog.resolveTool(name)?.upstream !== route.upstream) throw new Refusal("unknown_name", { message: `Unknown tool: ${clip(name)}`, reason: "tool gone upstream during the call" });
+          throw err;
+        });
       },
     },
     "prompts/get": {
@@ -99,7 +105,7 @@ export function createMethodTable(deps: ForwardDeps): MethodTable {
         const uri = stringParam(ex, "uri");
         const owner = resourceOwner(catalog, ex, uri);
         const listener = deps.sessionListener(ex);
-        if (listener !== undefined) deps.hub.subscribe(listener, uri, owner);
+        if (listener !== undefined) deps.hub.subscribe(listener, uri, owner, () => deps.policy.allows(ex.principal, "resource", uri));
         return Promise.resolve({});
       },
     },

@@ -120,7 +120,11 @@ export function parseMessages(body: Buffer, maxDepth: number): Parsed {
 export function guardStage(methods: MethodTable): Stage {
   return (ex) => {
     const m = ex.message;
-    if (!("id" in m)) return;
+    if (!("id" in m)) {
+      // A request's method sent without an id would be handled as a call nobody answers; it is refused alike for every name (no policy oracle).
+      if (methods.has(m.method)) throw new Refusal("invalid_message", { http: 200, reason: `${m.method.slice(0, 128)} sent as a notification` });
+      return;
+    }
     const spec = methods.get(m.method);
     if (spec === undefined || !spec.eras.includes(ex.caller.era)) throw new Refusal("method_not_found", { reason: `no method ${m.method.slice(0, 128)} in the ${ex.caller.era} era` });
   };

@@ -29,6 +29,10 @@ import {
   type Era,
 } from "./versions.ts";
 
+/** How long, and how many bytes, a refused body is still read and discarded after the answer (a lingering close). */
+const LINGER_MS = 2000;
+const LINGER_BYTES = 8 * 1024 * 1024;
+
 export interface EndpointDeps {
   limits: ServerLimits;
   pipeline: Pipeline;
@@ -103,7 +107,19 @@ export function createMcpEndpoint(deps: EndpointDeps): (req: IncomingMessage, re
     if (refusal.code === "body_too_large" || refusal.code === "insufficient_scope" || refusal.http === 401) {
       extra["connection"] = "close";
       const socket = res.socket;
-      res.once("finish", () => socket?.end());
+      res.once("finish", () => {
+        socket?.end();
+        // A lingering close (bounded): what the client is still sending is discarded for a moment, because closing with it unread
+        // resets the connection, and a reset can make the client drop the answer it has not read yet.
+        let drained = 0;
+        const stop = setTimeout(() => socket?.destroy(), LINGER_MS).unref();
+        socket?.once("close", () => clearTimeout(stop));
+        res.req.on("data", (chunk: Buffer) => {
+          drained += chunk.length;
+          if (drained > LINGER_BYTES) socket?.destroy();
+        });
+        res.req.resume();
+      });
     }
     sendJson(res, refusal.http, errorResponse(id, refusal.toRpcError()), extra);
   };
@@ -129,13 +145,14 @@ export function createMcpEndpoint(deps: EndpointDeps): (req: IncomingMessage, re
     notices: [],
   });
 
-  /** A notification is accepted with 202; a refused one gets the refusal's status (the pipeline audited it). */
+  /** A notification is accepted with 202; one refused with an HTTP status gets it (the pipeline audited it either way). */
   const notification = async (res: ServerResponse, ex: Exchange): Promise<void> => {
     try {
       await pipeline(ex);
       res.writeHead(202).end();
     } catch (err) {
-      if (err instanceof Refusal) sendJson(res, err.http === 200 ? 202 : err.http, errorResponse(null, err.toRpcError()));
+      // A notification gets no JSON-RPC answer: only a refusal that changes the HTTP status (401, 403, 400…) says anything.
+      if (err instanceof Refusal && err.http >= 400) sendJson(res, err.http, errorResponse(null, err.toRpcError()));
       else res.writeHead(202).end();
     }
   };

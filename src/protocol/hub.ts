@@ -22,7 +22,8 @@ export const LIST_CHANGED: Record<ListKind, string> = {
  */
 export class Hub {
   private readonly listeners = new Set<Listener>();
-  private readonly subscribers = new Map<string, { owner: Upstream; listeners: Set<Listener> }>();
+  /** By URI: its owner, and each subscribed listener with the check that it may still read the URI (a reload can revoke it). */
+  private readonly subscribers = new Map<string, { owner: Upstream; listeners: Map<Listener, () => boolean> }>();
 
   constructor(catalog: Catalog, upstreams: readonly Upstream[]) {
     catalog.on("changed", (kind) => {
@@ -36,7 +37,7 @@ export class Hub {
         const entry = typeof uri === "string" ? this.subscribers.get(uri) : undefined;
         if (entry === undefined || entry.owner !== upstream) return; // only the owner may speak for a URI
         const clean: RpcNotification = { jsonrpc: "2.0", method: n.method, params: { uri } };
-        for (const l of entry.listeners) l.send(clean);
+        for (const [l, allowed] of entry.listeners) if (allowed()) l.send(clean);
       });
     }
   }
@@ -51,14 +52,15 @@ export class Hub {
     for (const [uri, entry] of this.subscribers) if (entry.listeners.has(listener)) this.unsubscribe(listener, uri);
   }
 
-  subscribe(listener: Listener, uri: string, owner: Upstream): void {
+  /** Subscribes `listener` to updates of `uri`; each update is sent only while `allowed()` holds (the policy as it is then). */
+  subscribe(listener: Listener, uri: string, owner: Upstream, allowed: () => boolean): void {
     let entry = this.subscribers.get(uri);
     if (entry === undefined) {
-      entry = { owner, listeners: new Set() };
+      entry = { owner, listeners: new Map() };
       this.subscribers.set(uri, entry);
     }
     const first = entry.listeners.size === 0;
-    entry.listeners.add(listener);
+    entry.listeners.set(listener, allowed);
     if (first) this.sync(owner);
   }
 

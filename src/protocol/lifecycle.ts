@@ -83,7 +83,7 @@ function listen(deps: { catalog: Catalog; hub: Hub; policy: Policy }, ex: Exchan
     send: (n) => ex.channel.notify({ ...n, params: { ...n.params, _meta: tag } }),
   };
   deps.hub.add(listener);
-  for (const { uri, owner } of owned) if (owner !== undefined) deps.hub.subscribe(listener, uri, owner);
+  for (const { uri, owner } of owned) if (owner !== undefined) deps.hub.subscribe(listener, uri, owner, () => deps.policy.allows(ex.principal, "resource", uri));
   return new Promise((resolve) => {
     const end = (): void => {
       deps.hub.remove(listener);
