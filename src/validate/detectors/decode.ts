@@ -1,5 +1,5 @@
 // The encodings payloads hide in (percent, %u, overlong UTF-8, HTML entities, JS escapes), undone before detectors match.
-import { normalizeForMatching } from "./normalize.ts";
+import { StringMemo, normalizeForMatching } from "./normalize.ts";
 
 /**
  * Bytes as text, with the overlong UTF-8 forms that old servers decoded (`C0 AF` = `/`, `C1 9C` = `\`,
@@ -35,11 +35,18 @@ function bytesToText(bytes: readonly number[]): string {
 
 /** One round of percent-decoding (`%2e`, `%u002e`); invalid escapes such as `%zz` or a lone `%` stay as they are. */
 export function decodePercent(text: string): string {
-  if (!text.includes("%")) return text;
+  return text.includes("%") ? percentDecoded.get(text, percentRound) : text;
+}
+
+function percentRound(text: string): string {
   return text
     .replace(/%u([0-9a-f]{4})/gi, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16)))
     .replace(/(?:%[0-9a-f]{2})+/gi, (run) => bytesToText(run.slice(1).split("%").map((h) => parseInt(h, 16))));
 }
+
+/** Rounds of the decoders several detectors share, kept for the next detector that decodes the same text. */
+const percentDecoded = new StringMemo(2);
+const entitiesDecoded = new StringMemo(2);
 
 /** Named references browsers decode that payload lists use; the rest of HTML's 2,000 names rarely carry markup. */
 const NAMED: Readonly<Record<string, string>> = {
@@ -60,7 +67,10 @@ function fromCodePoint(code: number): string {
 
 /** One round of HTML character references: decimal and hex (any number of leading zeros, `;` optional) and the common names. */
 export function decodeEntities(text: string): string {
-  if (!text.includes("&")) return text;
+  return text.includes("&") ? entitiesDecoded.get(text, entitiesRound) : text;
+}
+
+function entitiesRound(text: string): string {
   return text.replace(/&(?:#(\d+)|#x([0-9a-f]+)|([a-z][a-z0-9]{1,15}))(;?)/gi, (m, dec?: string, hex?: string, name?: string, semi?: string) => {
     if (dec !== undefined) return fromCodePoint(parseInt(dec.replace(/^0+(?=\d)/, ""), 10));
     if (hex !== undefined) return fromCodePoint(parseInt(hex.replace(/^0+(?=[0-9a-f])/i, ""), 16));

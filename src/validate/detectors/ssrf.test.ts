@@ -275,6 +275,15 @@ describe("ssrfDetector", () => {
     expect(await detector.detect("no links here")).toEqual([]);
   });
 
+  it("finds URLs whose `:` or `//` shows only after normalization, or that have no scheme", async () => {
+    const detector = ssrfDetector(offline);
+    const rules = async (text: string): Promise<string[]> => (await detector.detect(text)).map((f) => f.rule);
+    expect(await rules("see //127.0.0.1/admin")).toEqual(["loopback"]);
+    expect(await rules("HTTP://LOCALHOST/")).toEqual(["loopback"]);
+    expect(await rules("http：//169.254.169.254/")).toEqual(["metadata"]);
+    expect(await rules("ｈｔｔｐ://10.0.0.1")).toEqual(["private"]);
+  });
+
   // ReDoS guard: the extraction regexes are bounded and linear, so a hostile half-megabyte ends quickly.
   it("finishes on a 500k-character adversarial string", async () => {
     const pieces = ["http://", "http:/", "//", "0x7f.", "[::", "%31", "@", "1.", "a", "https:\\\\", ":", "(", ")"];

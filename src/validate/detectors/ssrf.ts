@@ -337,14 +337,28 @@ interface Context {
 type LookupResult = { addresses: string[] } | { error: string };
 
 function context(options: SsrfOptions = {}, schemes?: readonly string[]): Context {
-  const checked = (schemes ?? options.schemes ?? DEFAULT_SCHEMES).map((s) => s.toLowerCase());
+  const given = schemes ?? options.schemes;
   return {
     resolve: options.resolve ?? true,
     timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
     allow: parseAllow(options.allow ?? []),
-    pattern: candidatePattern(checked),
+    pattern: given === undefined ? DEFAULT_PATTERN : candidatePatternFor(given.map((s) => s.toLowerCase())),
     lookups: new Map(),
   };
+}
+
+/** Candidate patterns by scheme list, compiled once each (a configuration names a few lists; the map is bounded all the same). */
+const candidatePatterns = new Map<string, RegExp>();
+
+function candidatePatternFor(schemes: readonly string[]): RegExp {
+  const key = JSON.stringify(schemes);
+  let pattern = candidatePatterns.get(key);
+  if (pattern === undefined) {
+    pattern = candidatePattern(schemes);
+    if (candidatePatterns.size >= 64) candidatePatterns.clear();
+    candidatePatterns.set(key, pattern);
+  }
+  return pattern;
 }
 
 /**
@@ -358,6 +372,9 @@ function candidatePattern(schemes: readonly string[]): RegExp {
   const scheme = names.length > 0 ? `(?<![A-Za-z0-9+.\\-])(${names.join("|")}):([\\\\/]{0,8})` : "(?!)";
   return new RegExp(`(?:${scheme}|(?<![\\w:/\\\\])(//))([^\\s/\\\\?#"'<>\`]{0,512})([^\\s"'<>\`]{0,256})`, "giu");
 }
+
+/** The pattern for the default schemes (already lower case), the one nearly every inspection uses. */
+const DEFAULT_PATTERN = candidatePattern(DEFAULT_SCHEMES);
 
 interface Candidate {
   /** Lowercase scheme, "" for a protocol-relative `//host`. */
@@ -419,9 +436,12 @@ function writtenHost(authority: string): string {
  * Each distinct URL is judged once; the text is normalized (NFKC, invisible characters removed) first.
  */
 export async function inspectUrls(text: string, options?: SsrfOptions): Promise<UrlVerdict[]> {
+  const normalized = normalizeForMatching(text);
+  // Every candidate holds the `:` after its scheme or a leading `//`: text with neither has no URL.
+  if (!normalized.includes(":") && !normalized.includes("//")) return [];
   const ctx = context(options);
   const seen = new Map<string, Promise<UrlVerdict | undefined>>();
-  for (const c of candidates(normalizeForMatching(text), ctx)) {
+  for (const c of candidates(normalized, ctx)) {
     if (!seen.has(c.text)) seen.set(c.text, judge(c, ctx));
   }
   const verdicts = await Promise.all(seen.values());

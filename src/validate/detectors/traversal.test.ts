@@ -81,6 +81,12 @@ describe("traversalDetector: roots", () => {
 });
 
 describe("traversalDetector", () => {
+  it("finds `..` that shows only after best-fit mapping, decoding or NFKC", () => {
+    expect(traversal.detect("0x2e0x2e/etc/passwd").map((f) => f.rule)).toEqual(["encoded-dot-dot"]);
+    expect(traversal.detect("..\u2215etc").map((f) => f.rule)).toEqual(["encoded-dot-dot"]);
+    expect(traversal.detect("．．／etc").map((f) => f.rule)).toEqual(["dot-dot"]);
+  });
+
   it("has no sanitize: a path with `..` removed names some other file", () => {
     expect(traversal.sanitize).toBeUndefined();
   });

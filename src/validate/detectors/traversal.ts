@@ -1,6 +1,7 @@
 // Path traversal: `..` segments under any encoding, NUL bytes, and absolute paths that leave the roots a tool may touch.
 import path from "node:path";
 import { decodeEntities, decodePercent, decodedForms } from "./decode.ts";
+import { isAscii } from "./normalize.ts";
 import type { Finding } from "./finding.ts";
 import type { Detector } from "./index.ts";
 
@@ -20,11 +21,17 @@ export interface TraversalOptions {
  * `0x2e`/`0x2f`/`0x5c` some filters decode: after this, `..%u2215` and `0x2e0x2e/` spell `../`.
  */
 function bestFit(text: string): string {
+  if (!text.includes("0x") && !text.includes("0X") && (isAscii(text) || !BEST_FIT_SLASHES.test(text))) return text;
   return text
     .replace(/[\u2215\u2044\u29F8\uEFC8]/g, "/")
     .replace(/[\u2216\u29F5\u29F9\uF025]/g, "\\")
     .replace(/0x(2e|2f|5c)/gi, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16)));
 }
+
+/** The characters bestFit maps to a slash: text without them (and without `0x`) is left as it is. */
+const BEST_FIT_SLASHES = /[\u2215\u2044\u29F8\uEFC8\u2216\u29F5\u29F9\uF025]/;
+
+const DECODERS = [decodePercent, decodeEntities, bestFit];
 
 /**
  * A segment of two or more dots ending at a separator: `../`, `..\`, `....//` (which a filter deleting
@@ -79,10 +86,11 @@ export function traversalDetector(options: TraversalOptions = {}): Detector {
   });
 
   function detect(text: string): Finding[] {
-    const [plain = "", ...decoded] = decodedForms(text, [decodePercent, decodeEntities, bestFit]);
+    const [plain = "", ...decoded] = decodedForms(text, DECODERS);
     const hits = new Set<TraversalRule>();
-    if (DOT_DOT.test(plain)) hits.add("dot-dot");
-    else if (decoded.some((form) => DECODED_DOT_DOT.test(form))) hits.add("encoded-dot-dot");
+    // Both patterns match only at a `..`.
+    if (plain.includes("..") && DOT_DOT.test(plain)) hits.add("dot-dot");
+    else if (decoded.some((form) => form.includes("..") && DECODED_DOT_DOT.test(form))) hits.add("encoded-dot-dot");
     if ([plain, ...decoded].some((form) => form.includes("\0"))) hits.add("nul-byte");
     if (roots.length > 0) {
       const final = decoded[decoded.length - 1] ?? plain;

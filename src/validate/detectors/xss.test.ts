@@ -129,3 +129,26 @@ describe("xssDetector: sanitize", () => {
     }
   });
 });
+
+/**
+ * Each rule runs only on forms holding a character every match needs (a prefilter, asked once for a
+ * form and its tidied form). These payloads show that character only after decoding, or spell their
+ * keyword only once tidying has removed a control character or a comment.
+ */
+describe("prefilters skip no match", () => {
+  const cases: [rules: string[], text: string][] = [
+    [["dangerous-tag", "encoded-markup"], "%3Cscript%3Ealert(1)%3C/script%3E"],
+    [["dangerous-tag", "event-handler", "encoded-markup"], "&#x3C;svg onload=alert(1)&#x3E;"],
+    [["dangerous-tag", "encoded-markup"], "\\u003cscript\\u003e"],
+    [["dangerous-tag"], "＜ｓｃｒｉｐｔ＞"],
+    [["js-entity"], '<br size="&\n{alert(1)}">'],
+    [["script-url"], "jav\tascript:alert(1)"],
+    [["script-url", "encoded-markup"], "java&#x0A;script:alert(1)"],
+    [["style-expression"], 'style="x:expr/**/ession(alert(1))"'],
+    [["js-breakout"], "a=\u2019;alert(1)//"],
+    [["data-html-url"], "DATA:TEXT/HTML;base64,PHNjcmlwdD4="],
+    [["meta-http-equiv"], '<META HTTP-EQUIV="refresh" content="0;url=x">'],
+    [["dangerous-tag", "srcdoc"], '<iframe SRCDOC="x">'],
+  ];
+  for (const [rules, text] of cases) it(`${rules.join(", ")}: ${JSON.stringify(text)}`, () => expect(xss.detect(text).map((f) => f.rule)).toEqual(rules));
+});

@@ -5,6 +5,7 @@ import { decodeEntities, decodeJsEscapes, decodePercent, decodedForms } from "./
 import type { Finding } from "./finding.ts";
 import type { Detector } from "./index.ts";
 import { normalizeForMatching } from "./normalize.ts";
+import { hasAll, hasAny } from "./prefilter.ts";
 
 // js-xss is CommonJS and its typings declare globals; require gives the class without default-export guessing.
 const require = createRequire(import.meta.url);
@@ -14,7 +15,15 @@ interface Rule {
   readonly rule: string;
   readonly pattern: RegExp;
   readonly message: string;
+  /**
+   * False only when the pattern cannot match: a character every match holds is missing. It tests
+   * single characters only, so it holds for the tidied form too (tidying only removes characters).
+   */
+  readonly may: (text: string) => boolean;
 }
+
+/** The quotes the event-handler and js-breakout rules accept. */
+const QUOTES = `"'\`\u2018\u2019\u201c\u201d`;
 
 /**
  * Every gap is bounded (`{0,8}`, `{0,400}`) and no quantified group overlaps its neighbour, so each
@@ -26,50 +35,66 @@ const RULES: readonly Rule[] = [
     // Elements that run script or load active content by themselves; `<b>` or `<img>` alone is harmless.
     pattern: /<\/?(?:script|i?frame|frameset|object|embed|applet|svg|math|style|link|base|xml|import|i?layer|bgsound|isindex|portal|noscript|template)(?![\w-])/i,
     message: "The text contains an HTML element that can run script or load active content.",
+    // Every match opens with `<`.
+    may: (t) => t.includes("<"),
   },
   {
     rule: "event-handler",
     // Inside a tag, or after a quote that closes an attribute ("onmouseover=… breaks out of value="…").
     pattern: /<[a-z/!?](?:[^<>]{0,400}?[\s/"'`])?on[a-z]{3,40}[\s/]{0,8}=|["'`\u2018\u2019\u201c\u201d](?:[^<>"'`\s]{0,60}?[\s/])?on[a-z]{3,40}[\s/]{0,8}=/i,
     message: "The text contains an HTML event-handler attribute.",
+    // Both branches end in `=`.
+    may: (t) => t.includes("="),
   },
   {
     rule: "script-url",
     // A scheme followed by code; "JavaScript: the good parts" (a space after the colon) is prose, not a URL.
     pattern: /(?<![a-z0-9+.-])(?:java|vb|live)script:(?!\s)|(?:[=(]|url\()\s{0,8}["'`]?\s{0,8}(?:(?:java|vb|live)script|mocha)\s{0,8}:/i,
     message: "The text contains a javascript:, vbscript: or similar script URL.",
+    // Both branches end in `:`.
+    may: (t) => t.includes(":"),
   },
   {
     rule: "data-html-url",
     pattern: /(?<![a-z0-9+.-])data:\s{0,8}(?:text\/(?:html|javascript|xml)|application\/(?:x-)?(?:javascript|ecmascript|xhtml)|image\/svg\+xml)/i,
     message: "The text contains a data: URL carrying HTML, SVG or script.",
+    may: (t) => t.includes(":"),
   },
   {
     rule: "meta-http-equiv",
     pattern: /<meta(?![\w-])[^<>]{0,400}?http-equiv|http-equiv\s{0,8}=\s{0,8}["'`]?\s{0,8}refresh/i,
     message: "The text contains a <meta http-equiv> element (refresh, cookies or charset switching).",
+    // Both branches spell `http-equiv`.
+    may: (t) => t.includes("-"),
   },
   {
     rule: "style-expression",
     pattern: /(?::|=\s{0,8}["'`]?)\s{0,8}expression\s{0,8}\(|-moz-binding\s{0,8}:|behavior\s{0,8}:\s{0,8}url/i,
     message: "The text contains a CSS expression(), binding or behavior that runs script.",
+    // `expression(`, or `-moz-binding:` and `behavior:`.
+    may: (t) => hasAny(t, "(:"),
   },
   {
     rule: "srcdoc",
     pattern: /srcdoc\s{0,8}=/i,
     message: "The text contains an iframe srcdoc attribute, which embeds a whole document.",
+    may: (t) => t.includes("="),
   },
   {
     rule: "js-entity",
     // Netscape's JavaScript entities: `<br size="&{alert(1)}">`.
     pattern: /=\s{0,8}["'`]?\s{0,8}&\{/,
     message: "The text contains a JavaScript entity (&{...}) in an attribute.",
+    // `=`, `&` and `{` one by one: tidying may bring `&` and `{` together.
+    may: (t) => hasAll(t, "=&{"),
   },
   {
     rule: "js-breakout",
     // A quote that closes a script string, an operator, then a call: `';alert(1)//`, `'-alert(1)-'`.
     pattern: /["'`\u2018\u2019\u201c\u201d]\s{0,8}[-+*/;,)|&^]{1,3}\s{0,8}(?:alert|prompt|confirm|eval|settimeout|setinterval|function|fetch|import)\s{0,8}[(`]/i,
     message: "The text closes a script string and calls a function.",
+    // A quote, and the call's `(` or backtick.
+    may: (t) => hasAny(t, QUOTES) && hasAny(t, "(`"),
   },
 ];
 
@@ -78,13 +103,22 @@ const RULES: readonly Rule[] = [
  * is `javascript:`; and without CSS comments, so `expr` + comment + `ession` is `expression`.
  */
 function tidy(text: string): string {
-  return text.replace(/[\x00-\x1f\x7f]/g, "").replace(/\/\*[^]{0,200}?\*\//g, "");
+  const bare = text.replace(/[\x00-\x1f\x7f]/g, "");
+  return bare.includes("/*") ? bare.replace(/\/\*[^]{0,200}?\*\//g, "") : bare;
 }
 
+/** The rules matching `form` or its tidied form (tidied only once a rule may match and the form alone did not). */
 function matches(form: string): Set<string> {
   const hits = new Set<string>();
-  const tidied = tidy(form);
-  for (const { rule, pattern } of RULES) if (pattern.test(form) || pattern.test(tidied)) hits.add(rule);
+  let tidied: string | undefined;
+  for (const { rule, pattern, may } of RULES) {
+    if (!may(form)) continue;
+    if (pattern.test(form)) hits.add(rule);
+    else {
+      tidied ??= tidy(form);
+      if (tidied !== form && pattern.test(tidied)) hits.add(rule);
+    }
+  }
   return hits;
 }
 
