@@ -1,6 +1,6 @@
 // The forward stage: route each method to the upstream that owns its target, relay everything that happens during the call, and bridge the eras.
 import type { Kind, Policy } from "../authz/index.ts";
-import type { Catalog, ListKind } from "../catalog/index.ts";
+import type { Catalog, ListKind, Route } from "../catalog/index.ts";
 import { Refusal } from "../errors/index.ts";
 import type { Params, RpcNotification } from "../jsonrpc/index.ts";
 import type { Exchange, Forward } from "../pipeline/index.ts";
@@ -58,40 +58,36 @@ export function createMethodTable(deps: ForwardDeps): MethodTable {
       handler: (ex) => Promise.resolve({ [field]: catalog.list(kind).filter((item) => policy.allows(ex.principal, permission.kind, String(item[permission.key]))) }),
     };
   };
+  /**
+   * A tools/call or prompts/get, relayed to the upstream behind the exposed name. An absent name
+   * (or a quarantined tool) gets the absent answer; so does a name the upstream dropped before its
+   * list_changed reached the catalog (re-read on its -32602), never the upstream's own wording.
+   */
+  const callNamed = (ex: Exchange, kind: "tool" | "prompt"): Promise<Record<string, unknown>> => {
+    const name = stringParam(ex, "name");
+    const resolve = (): Route | undefined => (kind === "tool" ? catalog.resolveTool(name) : catalog.resolvePrompt(name));
+    const absent = (reason: string): Refusal => new Refusal("unknown_name", { message: `Unknown ${kind}: ${clip(name)}`, reason });
+    const route = resolve();
+    if (route === undefined) {
+      const withheld = kind === "tool" ? catalog.withheld(name) : undefined;
+      throw absent(withheld === undefined ? `no such ${kind}` : `tool withheld by the pin book (${withheld})`);
+    }
+    const method = kind === "tool" ? "tools/call" : "prompts/get";
+    return relay(deps, ex, route.upstream, method, { ...ex.message.params, name: route.name }).catch(async (err: unknown) => {
+      if (!(err instanceof UpstreamRpcError) || err.error.code !== -32602) throw err;
+      await catalog.refresh(route.upstream, [kind === "tool" ? "tools" : "prompts"]);
+      if (resolve()?.upstream !== route.upstream) throw absent(`${kind} gone upstream during the call`);
+      throw err;
+    });
+  };
   const methods: Record<string, MethodSpec> = {
     ...deps.lifecycle,
     "tools/list": list("tools", "tools"),
     "prompts/list": list("prompts", "prompts"),
     "resources/list": list("resources", "resources"),
     "resources/templates/list": list("resourceTemplates", "resourceTemplates"),
-    "tools/call": {
-      eras: BOTH,
-      handler: (ex) => {
-        const name = stringParam(ex, "name");
-        const route = catalog.resolveTool(name);
-        if (route === undefined) {
-          // A quarantined tool is answered as absent; only the audit record says why.
-          const withheld = catalog.withheld(name);
-          throw new Refusal("unknown_name", { message: `Unknown tool: ${clip(name)}`, reason: withheld === undefined ? "no such tool" : `tool withheld by the pin book (${withheld})` });
-        }
-        return relay(deps, ex, route.upstream, "tools/call", { ...ex.message.params, name: route.name }).catch(async (err: unknown) => {
-          // The upstream dropped the tool before its list_changed reached the catalog: re-read, and if it is gone answer as for any absent tool (never the upstream's own wording).
-          if (!(err instanceof UpstreamRpcError) || err.error.code !== -32602) throw err;
-          await catalog.refresh(route.upstream, ["tools"]);
-          if (catalog.resolveTool(name)?.upstream !== route.upstream) throw new Refusal("unknown_name", { message: `Unknown tool: ${clip(name)}`, reason: "tool gone upstream during the call" });
-          throw err;
-        });
-      },
-    },
-    "prompts/get": {
-      eras: BOTH,
-      handler: (ex) => {
-        const name = stringParam(ex, "name");
-        const route = catalog.resolvePrompt(name);
-        if (route === undefined) throw new Refusal("unknown_name", { message: `Unknown prompt: ${clip(name)}`, reason: "no such prompt" });
-        return relay(deps, ex, route.upstream, "prompts/get", { ...ex.message.params, name: route.name });
-      },
-    },
+    "tools/call": { eras: BOTH, handler: (ex) => callNamed(ex, "tool") },
+    "prompts/get": { eras: BOTH, handler: (ex) => callNamed(ex, "prompt") },
     "resources/read": {
       eras: BOTH,
       handler: (ex) => {
